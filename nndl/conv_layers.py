@@ -28,7 +28,8 @@ def as_pair(value, name, minimum):
     ``value`` is an integer (the same for both axes) or a pair of integers. Anything else
     (a float such as 1.5, a negative number, a string) raises ValueError naming ``name``.
     """
-    pair = tuple(value) if isinstance(value, (tuple, list, np.ndarray)) else (value, value)
+    is_sequence = isinstance(value, (tuple, list)) or np.ndim(value) == 1
+    pair = tuple(value) if is_sequence else (value, value)
     if len(pair) != 2 or not all(
             isinstance(v, Integral) and not isinstance(v, bool) for v in pair):
         raise ValueError(f"{name} must be an integer or a (height, width) pair of integers, "
@@ -107,8 +108,8 @@ def _check_pool_inputs(x, pool_param):
     """Validate the inputs of a pooling layer; return ((pool_h, pool_w), (stride_h, stride_w))."""
     if np.ndim(x) != 4:
         raise ValueError(f"pool layer: x must be (N, C, H, W), got shape {np.shape(x)}")
-    window = (as_pair(pool_param.get('pool_height', 2), 'pool_height', 1)[0],
-              as_pair(pool_param.get('pool_width', 2), 'pool_width', 1)[0])
+    window = as_pair((pool_param.get('pool_height', 2), pool_param.get('pool_width', 2)),
+                     '(pool_height, pool_width)', 1)
     stride = as_pair(pool_param.get('stride', 2), 'stride', 1)
     _check_window_fits(x.shape[2:], window, (0, 0))
     return window, stride

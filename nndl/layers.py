@@ -88,8 +88,12 @@ def softmax_loss(scores, y):
     - loss: scalar, the mean over examples of -log softmax(scores)[i, y[i]].
     - dscores: gradient of the loss with respect to scores, shape (N, C).
     """
+    if np.ndim(scores) != 2:
+        raise ValueError(f"softmax_loss: scores must be (N, C), got shape {np.shape(scores)}")
     num_examples, num_classes = scores.shape
     y = np.asarray(y)
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"softmax_loss: labels must be integers, got dtype {y.dtype}")
     if y.shape != (num_examples,):
         raise ValueError(f"softmax_loss: y has shape {y.shape}, expected ({num_examples},)")
     if y.size and (y.min() < 0 or y.max() >= num_classes):
