@@ -1,0 +1,45 @@
+"""The content of the hw5 notebooks (one module per notebook), built by grading.build_source.
+
+Every graded cell follows the same pattern:
+- it imports what it uses (so a name the student redefined earlier cannot change a test);
+- a visible part checks one case against a computation the student can see and rerun
+  (the course's fast layers, a worked example, a property of the result);
+- a ``### BEGIN HIDDEN TESTS`` region checks the same case on other inputs against a
+  reference computed right there (grading.notebooks.references), never by nndl.
+Each case (stride > 1, no padding, non-square kernel, overlapping windows, test mode, ...)
+is a cell of its own, so the score shows which ones work.
+"""
+from grading.nbbuild import tests as _tests_cell
+
+SETUP = '''
+# Run this cell first. (It is read-only: the autograder runs it as it is here.)
+%load_ext autoreload
+%autoreload 2
+import os
+import time
+
+import numpy as np
+
+from utils.checks import require_local_packages
+
+# The autograder runs the notebook with NBGRADER_EXECUTION=autograde and then skips the
+# demonstrations that earn no points (timings, training).
+GRADING = os.environ.get('NBGRADER_EXECUTION') == 'autograde'
+
+# Stop here if nndl or utils are not the copies in this folder, i.e. not your code.
+require_local_packages()
+print("nndl and utils come from", os.getcwd())
+'''
+
+
+def points_text(points):
+    """'1 point', '2 points'."""
+    return f"{points} point{'' if points == 1 else 's'}"
+
+
+def graded(grade_id, points, visible, hidden, references=()):
+    """A test cell: ``visible`` code, then ``references`` and ``hidden`` as hidden tests."""
+    blocks = [block.strip('\n') for block in (*references, hidden)]
+    source = '\n'.join([visible.strip('\n'), '### BEGIN HIDDEN TESTS', '\n\n'.join(blocks),
+                        '### END HIDDEN TESTS'])
+    return _tests_cell(grade_id, points, source)

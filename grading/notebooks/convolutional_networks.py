@@ -1,0 +1,551 @@
+"""ConvolutionalNetworks.ipynb: convolution and pooling layers, forward and backward."""
+from grading.nbbuild import answer, code, markdown, notebook, setup
+from grading.notebooks import SETUP, graded, points_text
+from grading.notebooks.references import CONV, CONV_BACKWARD, POOL, POOL_BACKWARD
+
+NAME = 'ConvolutionalNetworks'
+
+HELPERS = '''
+# Inputs for the visible tests. (The hidden tests make their own.)
+def random_arrays(seed, *shapes):
+    """One array of standard normal values (float64) per shape, from a seeded generator."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape) for shape in shapes]
+
+
+def distinct_values(seed, shape):
+    """An array of all-different values in random order: max pooling meets no ties."""
+    size = int(np.prod(shape))
+    return (np.random.default_rng(seed).permutation(size).reshape(shape) - size / 2) / 8
+'''
+
+INTRO = '''
+# Convolutional networks: the layers
+
+In this notebook you write the layers of a convolutional network with loops, in
+`nndl/conv_layers.py`:
+
+| function | what it computes |
+|---|---|
+| `conv_output_size`, `conv_param_count` | the arithmetic of a convolutional layer |
+| `conv_forward_naive`, `conv_backward_naive` | convolution and its gradients |
+| `max_pool_forward_naive`, `max_pool_backward_naive` | max pooling and its gradient |
+| `avg_pool_forward_naive`, `avg_pool_backward_naive` | average pooling and its gradient |
+
+Write your code in `nndl/conv_layers.py` where it says `raise NotImplementedError`, save the
+file and rerun the test cells here (the setup cell turns on `autoreload`, so the notebook
+picks up your changes). Do not edit other files of `nndl/` or `utils/`: the autograder uses
+its own copy of them.
+
+**How this notebook is graded.** Each *Tests* cell checks one function on one case
+(for example the convolution with a stride of 2) and is worth the points it says. It first
+runs a visible check you can read; when grading, hidden checks run the same case on other
+inputs. A failing check says which case failed and how (the shape it expected, or the
+largest error and where it is). The forward and backward passes are graded separately,
+and any correct implementation gets full marks: loops in any order or vectorized code, a
+mask or an argmax for max pooling, any cache your forward and backward agree on.
+The written answers at the end are graded by hand.
+'''
+
+ARITHMETIC = '''
+## 1. The arithmetic of a convolutional layer
+
+A window of size $K$ slides along an input of size $N$ padded with $P$ zeros on each side,
+in steps of $S$; positions where the window would stick out are dropped, so along each
+axis the output has
+$$\\text{out} = \\left\\lfloor \\frac{N + 2P - K}{S} \\right\\rfloor + 1$$
+positions. A layer with $F$ filters on $C$ input channels has $F \\cdot C \\cdot K_h K_w$
+weights and $F$ biases.
+
+Write `conv_output_size(input_size, kernel_size, stride=1, pad=0)` and
+`conv_param_count(in_channels, out_channels, kernel_size, bias=True)`. Each size may be
+given as one int or as a `(height, width)` pair; the given code turns them into pairs.
+'''
+
+TEST_OUTPUT_SIZE = '''
+# Tests: conv_output_size (1 point)
+from nndl.conv_layers import conv_output_size
+from utils.checks import check_equal
+
+check_equal('144x144 input, 3x3 kernel', 'conv_output_size', conv_output_size(144, 3), (142, 142))
+check_equal('20x20 input, 3x3 kernel, stride 2', 'conv_output_size',
+            conv_output_size(20, 3, stride=2), (9, 9))
+print("visible tests passed")
+'''
+
+HIDDEN_OUTPUT_SIZE = '''
+for size, kernel, stride, pad in [((7, 10), (3, 4), (2, 3), (1, 0)), (32, 5, 1, 2),
+                                  ((9, 6), (2, 2), (3, 2), (0, 1)), (6, (1, 6), (1, 4), 0)]:
+    pair = lambda v: v if isinstance(v, tuple) else (v, v)
+    expected = tuple((n + 2 * p - k) // s + 1 for n, k, s, p in
+                     zip(pair(size), pair(kernel), pair(stride), pair(pad)))
+    check_equal(f'hidden: input {size}, kernel {kernel}, stride {stride}, pad {pad}',
+                'conv_output_size', conv_output_size(size, kernel, stride, pad), expected)
+'''
+
+TEST_PARAM_COUNT = '''
+# Tests: conv_param_count (1 point)
+from nndl.conv_layers import conv_param_count
+from utils.checks import check_equal
+
+check_equal('3 -> 6 channels, 3x3', 'conv_param_count', conv_param_count(3, 6, 3), 168)
+check_equal('24 -> 48 channels, 3x3', 'conv_param_count', conv_param_count(24, 48, 3), 10416)
+check_equal('10 -> 20 channels, 3x3', 'conv_param_count', conv_param_count(10, 20, 3), 1820)
+print("visible tests passed")
+'''
+
+HIDDEN_PARAM_COUNT = '''
+for c_in, c_out, kernel, bias in [(7, 5, (3, 2), True), (16, 32, 1, True), (4, 9, 5, False),
+                                  (1, 1, (1, 7), False)]:
+    kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    expected = c_out * c_in * kh * kw + (c_out if bias else 0)
+    check_equal(f'hidden: {c_in} -> {c_out} channels, kernel {kernel}, bias={bias}',
+                'conv_param_count', conv_param_count(c_in, c_out, kernel, bias=bias), expected)
+'''
+
+CONV_FORWARD = '''
+## 2. Convolution: forward pass
+
+`conv_forward_naive(x, w, b, conv_param)` takes a minibatch `x` of shape `(N, C, H, W)`,
+filters `w` of shape `(F, C, HH, WW)` and biases `b` of shape `(F,)`; `conv_param` gives
+`'stride'` and `'pad'` (an int or a `(height, width)` pair). Pad the input with zeros,
+slide every filter over it, and at each position take the sum of filter times window plus
+the filter's bias. The docstring in `nndl/conv_layers.py` gives every shape.
+
+The visible tests compare your output with `conv_forward_fast` from `utils/fast_layers.py`,
+a vectorized version written for you (you will time both below).
+'''
+
+CONV_FORWARD_IMPORTS = '''
+import numpy as np
+from nndl.conv_layers import conv_forward_naive
+from utils.checks import check_close
+from utils.fast_layers import conv_forward_fast
+'''
+
+
+def _conv_forward_test(grade_id, points, title, visible, hidden_cases, seed):
+    """A graded cell for conv_forward_naive on ``hidden_cases`` [(x, w shapes, stride, pad)]."""
+    hidden = f'''
+rng = np.random.default_rng({seed})
+for x_shape, w_shape, stride, pad in {hidden_cases!r}:
+    x, w, b = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
+               rng.standard_normal(w_shape[0]))
+    out, _ = conv_forward_naive(x, w, b, {{'stride': stride, 'pad': pad}})
+    check_close(f'hidden: x {{x_shape}}, w {{w_shape}}, stride {{stride}}, pad {{pad}}', 'out',
+                out, reference_conv(x, w, b, stride, pad))
+'''
+    header = f"# Tests: conv_forward_naive, {title} ({points_text(points)})\n"
+    source = header + CONV_FORWARD_IMPORTS
+    return graded(grade_id, points, source + visible, hidden, references=[CONV])
+
+
+CONV_FORWARD_TESTS = [
+    _conv_forward_test('test_conv_forward_basic', 2, 'stride 1, pad 1', '''
+x, w, b = random_arrays(1, (2, 3, 5, 5), (4, 3, 3, 3), (4,))
+conv_param = {'stride': 1, 'pad': 1}
+out, _ = conv_forward_naive(x, w, b, conv_param)
+check_close('stride 1, pad 1', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
+print("visible test passed")
+''', [((2, 3, 6, 5), (3, 3, 3, 3), (1, 1), (1, 1)), ((1, 2, 4, 4), (5, 2, 3, 3), (1, 1), (1, 1))],
+        seed=201),
+    _conv_forward_test('test_conv_forward_stride', 2, 'stride 2', '''
+x, w, b = random_arrays(2, (2, 3, 7, 7), (4, 3, 3, 3), (4,))
+conv_param = {'stride': 2, 'pad': 1}
+out, _ = conv_forward_naive(x, w, b, conv_param)
+check_close('stride 2, pad 1', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
+print("visible test passed")
+''', [((2, 3, 9, 8), (3, 3, 3, 3), (2, 2), (1, 1)), ((1, 2, 10, 7), (2, 2, 3, 3), (3, 2), (1, 1))],
+        seed=202),
+    _conv_forward_test('test_conv_forward_no_pad', 1, 'no padding', '''
+# The worked example: the input 1..16 as one 4x4 channel and two 3x3 filters.
+x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+w = np.array([[[[0, 0, 0], [0, 1, 0], [0, -1, 0]]],
+              [[[0, 0, 0], [0, -1, 1], [0, 0, 0]]]], dtype=float)
+out, _ = conv_forward_naive(x, w, np.zeros(2), {'stride': 1, 'pad': 0})
+expected = np.array([[[[-4, -4], [-4, -4]], [[1, 1], [1, 1]]]], dtype=float)
+check_close('worked example, pad 0', 'out', out, expected)
+print("visible test passed")
+''', [((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), (0, 0)), ((2, 1, 5, 7), (3, 1, 5, 5), (1, 1), (0, 0))],
+        seed=203),
+    _conv_forward_test('test_conv_forward_nonsquare', 2, 'non-square kernel', '''
+x, w, b = random_arrays(4, (2, 3, 6, 7), (3, 3, 3, 5), (3,))
+conv_param = {'stride': 1, 'pad': (1, 2)}
+out, _ = conv_forward_naive(x, w, b, conv_param)
+check_close('3x5 kernel, pad (1, 2)', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
+print("visible test passed")
+''', [((2, 2, 7, 6), (3, 2, 2, 4), (1, 1), (0, 1)), ((1, 3, 5, 8), (2, 3, 5, 3), (1, 1), (2, 1))],
+        seed=204),
+]
+
+CONV_BACKWARD_MD = '''
+## 3. Convolution: backward pass
+
+`conv_backward_naive(dout, cache)` gets the upstream gradient `dout` of shape
+`(N, F, H_out, W_out)` and the cache of your forward pass, and returns `dx`, `dw`, `db`.
+Every output position used one window of the padded input: its gradient flows back into
+that window of `dx` (weighted by the filter) and into `dw` (weighted by the window).
+
+First check your gradients numerically: the next cell compares them with centered
+differences of your own forward pass (relative errors around 1e-8 or smaller mean they
+agree). The graded tests after it compare with the gradients of the fast layer.
+'''
+
+CONV_BACKWARD_NUMERIC = '''
+# Numeric gradient check of your conv layer (not graded).
+from nndl.conv_layers import conv_backward_naive, conv_forward_naive
+from utils.gradient_check import eval_numerical_gradient_array, rel_error
+
+x, w, b, dout = random_arrays(10, (2, 3, 5, 5), (3, 3, 3, 3), (3,), (2, 3, 3, 3))
+conv_param = {'stride': 2, 'pad': 1}
+
+def forward(x, w, b):
+    return conv_forward_naive(x, w, b, conv_param)[0]
+
+
+dx_num = eval_numerical_gradient_array(lambda x_: forward(x_, w, b), x, dout)
+dw_num = eval_numerical_gradient_array(lambda w_: forward(x, w_, b), w, dout)
+db_num = eval_numerical_gradient_array(lambda b_: forward(x, w, b_), b, dout)
+_, cache = conv_forward_naive(x, w, b, conv_param)
+dx, dw, db = conv_backward_naive(dout, cache)
+print('dx error:', rel_error(dx, dx_num))
+print('dw error:', rel_error(dw, dw_num))
+print('db error:', rel_error(db, db_num))
+'''
+
+CONV_BACKWARD_IMPORTS = '''
+import numpy as np
+from nndl.conv_layers import conv_backward_naive, conv_forward_naive
+from utils.checks import check_close
+from utils.fast_layers import conv_backward_fast, conv_forward_fast
+'''
+
+CONV_BACKWARD_VISIBLE = '''
+x, w, b = random_arrays({seed}, {x_shape}, {w_shape}, ({filters},))
+conv_param = {{'stride': {stride}, 'pad': {pad}}}
+out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+dout = random_arrays({seed} + 100, out_fast.shape)[0]
+_, cache = conv_forward_naive(x, w, b, conv_param)
+dx, dw, db = conv_backward_naive(dout, cache)
+for name, got, expected in zip(('dx', 'dw', 'db'), (dx, dw, db),
+                               conv_backward_fast(dout, cache_fast)):
+    check_close('{title}', name, got, expected)
+print("visible test passed")
+'''
+
+
+def _conv_backward_test(grade_id, points, title, visible_case, hidden_cases, seed):
+    """A graded cell for conv_backward_naive (always with the student's own cache)."""
+    x_shape, w_shape, stride, pad = visible_case
+    visible = CONV_BACKWARD_VISIBLE.format(seed=seed, x_shape=x_shape, w_shape=w_shape,
+                                           filters=w_shape[0], stride=stride, pad=pad,
+                                           title=title)
+    hidden = f'''
+from utils.checks import check_true
+rng = np.random.default_rng({seed})
+for x_shape, w_shape, stride, pad in {hidden_cases!r}:
+    x, w, b = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
+               rng.standard_normal(w_shape[0]))
+    (ph, pw), (sh, sw) = pad, stride
+    out_shape = (x_shape[0], w_shape[0], (x_shape[2] + 2 * ph - w_shape[2]) // sh + 1,
+                 (x_shape[3] + 2 * pw - w_shape[3]) // sw + 1)
+    dout = rng.standard_normal(out_shape)
+    _, cache = conv_forward_naive(x, w, b, {{'stride': stride, 'pad': pad}})
+    grads = conv_backward_naive(dout, cache)
+    case = f'hidden: x {{x_shape}}, w {{w_shape}}, stride {{stride}}, pad {{pad}}'
+    check_true(case, isinstance(grads, tuple) and len(grads) == 3,
+               'conv_backward_naive must return the tuple (dx, dw, db)')
+    for name, got, expected in zip(('dx', 'dw', 'db'), grads,
+                                   reference_conv_backward(x, w, dout, stride, pad)):
+        check_close(case, name, got, expected)
+'''
+    header = f"# Tests: conv_backward_naive, {title} ({points_text(points)})\n"
+    source = header + CONV_BACKWARD_IMPORTS
+    return graded(grade_id, points, source + visible, hidden, references=[CONV_BACKWARD])
+
+
+CONV_BACKWARD_TESTS = [
+    _conv_backward_test('test_conv_backward_basic', 3, 'stride 1, pad 1',
+                        ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1),
+                        [((2, 3, 6, 5), (3, 3, 3, 3), (1, 1), (1, 1))], seed=301),
+    _conv_backward_test('test_conv_backward_stride', 2, 'stride 2',
+                        ((2, 3, 7, 7), (4, 3, 3, 3), 2, 1),
+                        [((2, 3, 9, 8), (3, 3, 3, 3), (2, 2), (1, 1)),
+                         ((1, 2, 10, 7), (2, 2, 3, 3), (3, 2), (1, 1))], seed=302),
+    _conv_backward_test('test_conv_backward_no_pad', 1, 'no padding',
+                        ((2, 3, 6, 6), (2, 3, 3, 3), 1, 0),
+                        [((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), (0, 0))], seed=303),
+    _conv_backward_test('test_conv_backward_nonsquare', 2, 'non-square kernel',
+                        ((2, 3, 6, 7), (3, 3, 3, 5), 1, (1, 2)),
+                        [((2, 2, 7, 6), (3, 2, 2, 4), (1, 1), (0, 1)),
+                         ((1, 3, 5, 8), (2, 3, 5, 3), (1, 1), (2, 1))], seed=304),
+]
+
+POOLING_MD = '''
+## 4. Max pooling
+
+`max_pool_forward_naive(x, pool_param)` keeps the largest value of every
+`pool_height x pool_width` window of each channel, windows `stride` apart;
+`max_pool_backward_naive(dout, cache)` sends each output's gradient to the input that was
+the maximum of its window. When windows overlap (a stride smaller than the window), an
+input can be the maximum of several windows and then collects all their gradients.
+(The tests use inputs without ties, so it does not matter how you break them.)
+'''
+
+POOL_IMPORTS = '''
+import numpy as np
+from nndl.conv_layers import {forward}, {backward}
+from utils.checks import check_close
+from utils.fast_layers import {forward_fast}, {backward_fast}
+'''
+
+
+def _pool_test(kind, direction, grade_id, points, title, visible_case, hidden_cases, seed):
+    """A graded cell for max or average pooling, forward or backward."""
+    forward, backward = f'{kind}_pool_forward_naive', f'{kind}_pool_backward_naive'
+    imports = POOL_IMPORTS.format(forward=forward, backward=backward,
+                                  forward_fast=f'{kind}_pool_forward_fast',
+                                  backward_fast=f'{kind}_pool_backward_fast')
+    x_shape, window, stride = visible_case
+    param = f"{{'pool_height': {window[0]}, 'pool_width': {window[1]}, 'stride': {stride}}}"
+    if direction == 'forward':
+        visible = f'''
+x = distinct_values({seed}, {x_shape})
+pool_param = {param}
+out, _ = {forward}(x, pool_param)
+check_close('{title}', 'out', out, {kind}_pool_forward_fast(x, pool_param)[0])
+print("visible test passed")
+'''
+        check = f'''
+    out, _ = {forward}(x, pool_param)
+    check_close(case, 'out', out, reference_pool(x, window, stride, '{kind}'))
+'''
+        references = [POOL]
+    else:
+        visible = f'''
+x = distinct_values({seed}, {x_shape})
+pool_param = {param}
+out_fast, cache_fast = {kind}_pool_forward_fast(x, pool_param)
+dout = np.random.default_rng({seed}).standard_normal(out_fast.shape)
+_, cache = {forward}(x, pool_param)
+dx = {backward}(dout, cache)
+check_close('{title}', 'dx', dx, {kind}_pool_backward_fast(dout, cache_fast))
+print("visible test passed")
+'''
+        check = f'''
+    (ph, pw), (sh, sw) = window, stride
+    dout = rng.standard_normal((*x_shape[:2], (x_shape[2] - ph) // sh + 1,
+                                (x_shape[3] - pw) // sw + 1))
+    _, cache = {forward}(x, pool_param)
+    check_close(case, 'dx', {backward}(dout, cache),
+                reference_pool_backward(x, dout, window, stride, '{kind}'))
+'''
+        references = [POOL_BACKWARD]
+    hidden = f'''
+rng = np.random.default_rng({seed})
+for x_shape, window, stride in {hidden_cases!r}:
+    size = int(np.prod(x_shape))
+    x = (rng.permutation(size).reshape(x_shape) - size / 2) / 7.0   # no ties
+    pool_param = {{'pool_height': window[0], 'pool_width': window[1], 'stride': stride}}
+    case = f'hidden: x {{x_shape}}, window {{window}}, stride {{stride}}'
+''' + check
+    name = forward if direction == 'forward' else backward
+    source = f"# Tests: {name}, {title} ({points_text(points)})\n" + imports
+    return graded(grade_id, points, source + visible, hidden, references=references)
+
+
+MAX_POOL_TESTS = [
+    _pool_test('max', 'forward', 'test_max_pool_forward_basic', 1, '2x2 windows, stride 2',
+               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=401),
+    _pool_test('max', 'forward', 'test_max_pool_forward_overlap', 1,
+               'overlapping 3x3 windows, stride 2',
+               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
+                                           ((1, 2, 6, 6), (3, 2), (1, 1))], seed=402),
+    _pool_test('max', 'forward', 'test_max_pool_forward_nonsquare', 1, 'non-square windows',
+               ((2, 2, 4, 9), (2, 3), (2, 3)), [((2, 2, 6, 9), (2, 3), (2, 3)),
+                                                ((1, 3, 8, 5), (4, 1), (4, 1))], seed=403),
+    _pool_test('max', 'backward', 'test_max_pool_backward_basic', 2, '2x2 windows, stride 2',
+               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=411),
+    _pool_test('max', 'backward', 'test_max_pool_backward_overlap', 2,
+               'overlapping 3x3 windows, stride 2',
+               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
+                                           ((1, 2, 6, 6), (3, 2), (1, 1))], seed=412),
+    _pool_test('max', 'backward', 'test_max_pool_backward_nonsquare', 1, 'non-square windows',
+               ((2, 2, 4, 9), (2, 3), (2, 3)), [((2, 2, 6, 9), (2, 3), (2, 3)),
+                                                ((1, 3, 8, 5), (4, 1), (4, 1))], seed=413),
+]
+
+AVG_POOL_MD = '''
+## 5. Average pooling
+
+`avg_pool_forward_naive` and `avg_pool_backward_naive` take the same arguments as max
+pooling; every output is the mean of its window, so each input of a window receives
+`1 / (pool_height * pool_width)` of the window's gradient (summed over overlapping windows).
+'''
+
+AVG_POOL_TESTS = [
+    _pool_test('avg', 'forward', 'test_avg_pool_forward_basic', 1, '2x2 windows, stride 2',
+               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=501),
+    _pool_test('avg', 'forward', 'test_avg_pool_forward_overlap', 1,
+               'overlapping 3x3 windows, stride 2',
+               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
+                                           ((1, 2, 6, 7), (2, 3), (1, 2))], seed=502),
+    _pool_test('avg', 'backward', 'test_avg_pool_backward_basic', 1, '2x2 windows, stride 2',
+               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=511),
+    _pool_test('avg', 'backward', 'test_avg_pool_backward_overlap', 2,
+               'overlapping 3x3 windows, stride 2',
+               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
+                                           ((1, 2, 6, 7), (2, 3), (1, 2))], seed=512),
+]
+
+FAST_MD = '''
+## 6. Fast layers
+
+`utils/fast_layers.py` computes the same layers without Python loops over positions (the
+convolution becomes one matrix product, "im2col"). The next cell times both versions on
+the same inputs and checks that they agree. It is not graded and is skipped by the
+autograder.
+'''
+
+FAST_TIMING = '''
+# NBVAL_IGNORE_OUTPUT
+# Naive versus fast layers: agreement and run times (not graded).
+from nndl.conv_layers import (conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
+                              max_pool_forward_naive)
+from utils.fast_layers import (conv_backward_fast, conv_forward_fast, max_pool_backward_fast,
+                               max_pool_forward_fast)
+from utils.gradient_check import rel_error
+
+
+def timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+if GRADING:
+    print("skipped while autograding")
+else:
+    x, w, b = random_arrays(20, (20, 3, 32, 32), (16, 3, 3, 3), (16,))
+    conv_param = {'stride': 1, 'pad': 1}
+    pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 2}
+    (out_naive, cache_naive), t_naive = timed(conv_forward_naive, x, w, b, conv_param)
+    (out_fast, cache_fast), t_fast = timed(conv_forward_fast, x, w, b, conv_param)
+    print(f"conv forward:  naive {t_naive:.4f} s, fast {t_fast:.4f} s, "
+          f"difference {rel_error(out_naive, out_fast):.1e}")
+    dout = random_arrays(21, out_naive.shape)[0]
+    grads_naive, t_naive = timed(conv_backward_naive, dout, cache_naive)
+    grads_fast, t_fast = timed(conv_backward_fast, dout, cache_fast)
+    print(f"conv backward: naive {t_naive:.4f} s, fast {t_fast:.4f} s, difference "
+          f"{max(rel_error(a, b) for a, b in zip(grads_naive, grads_fast)):.1e}")
+    x = distinct_values(22, (20, 16, 32, 32))
+    (out_naive, cache_naive), t_naive = timed(max_pool_forward_naive, x, pool_param)
+    (out_fast, cache_fast), t_fast = timed(max_pool_forward_fast, x, pool_param)
+    print(f"pool forward:  naive {t_naive:.4f} s, fast {t_fast:.4f} s, "
+          f"difference {rel_error(out_naive, out_fast):.1e}")
+    dout = random_arrays(23, out_naive.shape)[0]
+    dx_naive, t_naive = timed(max_pool_backward_naive, dout, cache_naive)
+    dx_fast, t_fast = timed(max_pool_backward_fast, dout, cache_fast)
+    print(f"pool backward: naive {t_naive:.4f} s, fast {t_fast:.4f} s, "
+          f"difference {rel_error(dx_naive, dx_fast):.1e}")
+'''
+
+SANDWICH_MD = '''
+## 7. Sandwich layers
+
+A convolution is usually followed by the same few layers, so `utils/conv_layer_utils.py`
+chains them: `conv_relu_forward` (convolution, ReLU) and `conv_relu_pool_forward`
+(convolution, ReLU, 2x2 max pooling), each with its backward pass. They are built on the
+fast layers and are given to you; the next cell checks their gradients numerically, the
+way you would check any new layer (not graded, skipped by the autograder).
+'''
+
+SANDWICH_CHECK = '''
+# NBVAL_IGNORE_OUTPUT
+# Numeric gradient check of the sandwich layers (not graded).
+from utils.conv_layer_utils import (conv_relu_backward, conv_relu_forward,
+                                    conv_relu_pool_backward, conv_relu_pool_forward)
+from utils.gradient_check import eval_numerical_gradient_array, rel_error
+
+if GRADING:
+    print("skipped while autograding")
+else:
+    conv_param = {'stride': 1, 'pad': 1}
+    pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 2}
+    layers = {
+        'conv_relu': (lambda x, w, b: conv_relu_forward(x, w, b, conv_param), conv_relu_backward),
+        'conv_relu_pool': (lambda x, w, b: conv_relu_pool_forward(x, w, b, conv_param, pool_param),
+                           conv_relu_pool_backward),
+    }
+    x, w, b = random_arrays(30, (2, 3, 8, 8), (3, 3, 3, 3), (3,))
+    for name, (forward, backward) in layers.items():
+        out, cache = forward(x, w, b)
+        dout = random_arrays(31, out.shape)[0]
+        dx, dw, db = backward(dout, cache)
+        dx_num = eval_numerical_gradient_array(lambda x_: forward(x_, w, b)[0], x, dout)
+        dw_num = eval_numerical_gradient_array(lambda w_: forward(x, w_, b)[0], w, dout)
+        db_num = eval_numerical_gradient_array(lambda b_: forward(x, w, b_)[0], b, dout)
+        print(f"{name}: dx error {rel_error(dx, dx_num):.1e}, "
+              f"dw error {rel_error(dw, dw_num):.1e}, db error {rel_error(db, db_num):.1e}")
+'''
+
+QUESTIONS_MD = '''
+## 8. Questions
+
+Answer in a few sentences each, in the cells below (graded by hand).
+'''
+
+WHY_3X3 = '''
+**Question 1 (2 points).** Modern networks (VGG and later) stack several 3x3 convolutions
+where older ones used a single 5x5 or 7x7 convolution. Compare three stacked 3x3 layers
+with one 7x7 layer, both with $C$ channels in and out: what region of the input does one
+output see, how many weights does each option have, and what else differs?
+
+### BEGIN SOLUTION
+Three stacked 3x3 convolutions (stride 1) see a 7x7 region of the input, the same
+receptive field as one 7x7 convolution: each layer widens it by 2. They have
+$3 \\cdot 9 C^2 = 27 C^2$ weights against $49 C^2$ for the 7x7 layer, about 45 % fewer, and
+they put a non-linearity after each layer, three instead of one, so the same receptive
+field computes a richer function with fewer parameters (and less computation).
+### END SOLUTION
+'''
+
+ONE_BY_ONE = '''
+**Question 2 (2 points).** What does a 1x1 convolution compute, and what is it used for?
+
+### BEGIN SOLUTION
+At every spatial position it applies the same fully connected layer to the vector of
+input channels: each output channel is a weighted sum of the input channels at that
+pixel, with no spatial neighbours involved. It changes the number of channels cheaply
+(a bottleneck that shrinks C before an expensive 3x3 or 5x5 convolution, as in Inception,
+ResNet and MobileNet), mixes information across channels, and, followed by a
+non-linearity, adds depth at little cost ("network in network").
+### END SOLUTION
+'''
+
+
+def build():
+    """The ConvolutionalNetworks notebook."""
+    return notebook(NAME, [
+        markdown('conv_intro', INTRO),
+        setup('conv_setup', SETUP + HELPERS),
+        markdown('conv_arithmetic', ARITHMETIC),
+        graded('test_output_size', 1, TEST_OUTPUT_SIZE, HIDDEN_OUTPUT_SIZE),
+        graded('test_param_count', 1, TEST_PARAM_COUNT, HIDDEN_PARAM_COUNT),
+        markdown('conv_forward', CONV_FORWARD),
+        *CONV_FORWARD_TESTS,
+        markdown('conv_backward', CONV_BACKWARD_MD),
+        code(CONV_BACKWARD_NUMERIC),
+        *CONV_BACKWARD_TESTS,
+        markdown('max_pooling', POOLING_MD),
+        *MAX_POOL_TESTS,
+        markdown('avg_pooling', AVG_POOL_MD),
+        *AVG_POOL_TESTS,
+        markdown('fast_layers', FAST_MD),
+        code(FAST_TIMING),
+        markdown('sandwich_layers', SANDWICH_MD),
+        code(SANDWICH_CHECK),
+        markdown('questions', QUESTIONS_MD),
+        answer('why_3x3', 2, WHY_3X3),
+        answer('one_by_one', 2, ONE_BY_ONE),
+    ])

@@ -1,0 +1,69 @@
+"""nbgrader configuration of the course; every nbgrader command run here reads it.
+
+The repository root is the course directory: source/, release/, submitted/, autograded/
+and feedback/ sit next to this file. What the course adds to stock nbgrader lives in the
+`grading` package (installed by `pip install -e .`); docs/instructors.md explains it.
+"""
+import sys
+
+try:
+    from grading.course import ASSIGNMENT, MODEL_FILE, STUDENT_FILES
+    from grading.preprocessors import CleanRelease, GradeCellStderrToStdout, HideHiddenTests
+except ImportError as error:
+    # traitlets would log an exception in this file and go on with the defaults, which
+    # would release the solutions in nndl/*.py. SystemExit is not swallowed: stop here.
+    sys.exit(f"nbgrader_config.py: cannot import the course's nbgrader plug-ins ({error}).\n"
+             f"Install the course packages first: pip install -e . (at the repository root)")
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
+                                    ClearMarkScheme, ClearOutput, ClearSolutions,
+                                    ComputeChecksums, Execute, GetGrades, IgnorePattern,
+                                    IncludeHeaderFooter, InstantiateTests, LimitOutput,
+                                    LockCells, SaveAutoGrades, SaveCells)
+
+c = get_config()  # noqa: F821 (provided by traitlets when it runs this file)
+
+c.CourseDirectory.course_id = "nndl"
+
+# The gradebook. Default: the SQLite file gradebook.db in the course directory (it holds
+# student data and is never committed). For several graders, use a PostgreSQL server:
+# c.CourseDirectory.db_url = "postgresql://USER:PASSWORD@HOST:5432/nndl_gradebook"
+
+# nbgrader generate_assignment: stock preprocessors, then CleanRelease, which keeps only
+# the notebooks and the modules of nndl/ and utils/ in the release and stubs out every
+# ### BEGIN SOLUTION region of the released .py files.
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
+    CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
+    ComputeChecksums, CheckCellMetadata,
+    CleanRelease,
+]
+c.CleanRelease.release_files = ["nndl/*.py", "utils/*.py"]
+
+# nbgrader autograde: the student's own files (and the model their run saved) are graded;
+# every other file of source/hw5 (nndl/layers.py, utils/*.py, ...) is copied over the
+# submission, so editing them gains nothing.
+c.Autograde.exclude_overwriting = {ASSIGNMENT: [*STUDENT_FILES, MODEL_FILE]}
+# Stock autograde preprocessors, plus GradeCellStderrToStdout right after Execute: a
+# warning printed on stderr must not turn a passing test cell into 0 points.
+c.Autograde.autograde_preprocessors = [
+    Execute, GradeCellStderrToStdout, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.Execute.timeout = 60  # seconds per cell; the test cells take well under a second
+
+# nbgrader generate_feedback: the feedback shows the outcome and message of every test,
+# but neither the code of the hidden tests nor traceback lines quoting it.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# --- Safe, fault-tolerant autograding (grading/sandbox.py; docs/sandbox.md) ------------------
+# Each submitted notebook runs in a bubblewrap sandbox: no network, only the student's own
+# autograded folder writable, the gradebook, source/ and other students' folders invisible,
+# limits on memory, CPU time and processes. A cell that kills or hangs the kernel scores 0
+# and says why, and grading goes on in a fresh kernel; deleted test cells are restored.
+# Without a working sandbox, autograde refuses to run unless NNDL_ALLOW_UNSANDBOXED=1.
+# Keep this block last: it swaps Execute in the autograde_preprocessors set above.
+from grading.sandbox import configure_sandbox  # noqa: E402
+
+configure_sandbox(c, data_env_vars=["NNDL_DATA"], guarded_modules=["utils.checks"])

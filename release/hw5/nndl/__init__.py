@@ -1,0 +1,1 @@
+"""nndl: the layers, models and training code of the CNN-from-scratch course."""

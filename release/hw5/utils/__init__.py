@@ -1,0 +1,1 @@
+"""utils: helpers the course provides (fast layers, gradient checks, data loading)."""

@@ -1,0 +1,1 @@
+../../../nndl/model_io.py

@@ -1,0 +1,1 @@
+../../../nndl/modules.py

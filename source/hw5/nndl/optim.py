@@ -1,0 +1,1 @@
+../../../nndl/optim.py

@@ -1,0 +1,1 @@
+../../../utils/conv_layer_utils.py

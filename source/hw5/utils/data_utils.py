@@ -1,0 +1,1 @@
+../../../utils/data_utils.py

@@ -1,0 +1,1 @@
+../../../utils/fast_layers.py

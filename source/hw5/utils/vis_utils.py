@@ -1,0 +1,1 @@
+../../../utils/vis_utils.py

@@ -1,0 +1,98 @@
+"""Parallel autograding (python -m grading.parallel) against nbgrader's serial autograde.
+
+The same toy course (tests/adversarial/toy_course.py) is graded twice: by the stock
+``nbgrader autograde ps1`` and by ``python -m grading.parallel ps1 --workers 2``, on the
+default SQLite gradebook and on a real PostgreSQL server started for the test. Both must
+give every student exactly the serial grades, once each.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from adversarial.postgres import throwaway_postgres, unavailable_reason
+from adversarial.toy_course import CORRECT, SUBMISSIONS, WRONG_SCALE, build_course, nbgrader, scores
+from grading import parallel
+from grading.sandbox import sandbox_status
+
+works, reason = sandbox_status()
+pytestmark = pytest.mark.skipif(not works, reason=f"sandbox unavailable: {reason}")
+
+# fast submissions (no timeouts), several of each kind
+STUDENTS = {f"s{i:02d}": code for i, code in enumerate(
+    [CORRECT, WRONG_SCALE, SUBMISSIONS["exit"], SUBMISSIONS["syntax"], SUBMISSIONS["patch"]] * 2)}
+STUDENTS["s10"] = SUBMISSIONS["nocells"]
+EXPECTED = {s: {CORRECT: 6, WRONG_SCALE: 3, SUBMISSIONS["exit"]: 3, SUBMISSIONS["syntax"]: 0,
+                SUBMISSIONS["patch"]: 3}.get(code, 6) for s, code in STUDENTS.items()}
+
+
+def run_parallel(course, *args):
+    return subprocess.run([sys.executable, "-m", "grading.parallel", "ps1", *args], cwd=course,
+                          capture_output=True, text=True, timeout=900)
+
+
+def grade_rows(db_url):
+    """(student, notebook, cell) of every grade row of ps1, with repeats."""
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url) as gb:
+        return [(g.student.id, g.notebook.name, g.name)
+                for s in gb.assignment_submissions("ps1") for nb in s.notebooks for g in nb.grades]
+
+
+@pytest.fixture(scope="module")
+def serial_scores(tmp_path_factory):
+    """The grades of the stock, serial ``nbgrader autograde ps1``."""
+    serial = build_course(tmp_path_factory.mktemp("serial") / "course", STUDENTS)
+    nbgrader(serial, "autograde", "ps1")
+    graded = scores(f"sqlite:///{serial / 'gradebook.db'}")
+    assert graded == pytest.approx(EXPECTED)
+    return graded
+
+
+def grade_in_parallel(course_dir, db_url=None):
+    course = build_course(course_dir, STUDENTS, db_url=db_url)
+    result = run_parallel(course, "--workers", "2")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "11 submissions, 2 workers" in result.stdout
+    return course, db_url or f"sqlite:///{course / 'gradebook.db'}"
+
+
+def assert_once_each(db_url):
+    rows = grade_rows(db_url)
+    assert len(rows) == len(set(rows)) == 3 * len(STUDENTS)  # nothing lost, nothing twice
+
+
+@pytest.mark.slow
+def test_parallel_sqlite_gives_the_serial_grades(tmp_path, serial_scores):
+    course, db_url = grade_in_parallel(tmp_path / "course")
+    assert scores(db_url) == serial_scores
+    assert_once_each(db_url)
+    # regrading with --force replaces the grades instead of adding to them
+    again = run_parallel(course, "--workers", "2", "--force", "--student", "s00", "--student", "s01")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert scores(db_url) == serial_scores
+    assert_once_each(db_url)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+def test_parallel_postgresql_gives_the_serial_grades(tmp_path, serial_scores):
+    with throwaway_postgres() as db_url:
+        grade_in_parallel(tmp_path / "course", db_url)
+        assert scores(db_url) == serial_scores
+        assert_once_each(db_url)
+
+
+def test_sqlite_url_gets_a_busy_timeout():
+    assert parallel.concurrent_db_url("sqlite:////c/gradebook.db") == "sqlite:////c/gradebook.db?timeout=120"
+    assert parallel.concurrent_db_url("sqlite:////c/g.db?timeout=5") == "sqlite:////c/g.db?timeout=5"
+    pg = "postgresql+psycopg2://u@h/db"
+    assert parallel.concurrent_db_url(pg) == pg
+
+
+def test_missing_submissions_and_bad_workers_are_errors(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    with pytest.raises(FileNotFoundError, match="no submissions of 'hw9'"):
+        parallel.autograde_parallel("hw9", 2, course_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        parallel.autograde_parallel("hw9", 0, course_dir=str(tmp_path))

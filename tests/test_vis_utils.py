@@ -1,0 +1,34 @@
+"""Tests of utils.vis_utils: the filter grid and the saved figures."""
+import numpy as np
+import pytest
+
+from utils.vis_utils import plot_filters, plot_training_curves, visualize_grid
+
+
+def test_visualize_grid_layout_and_scaling():
+    images = np.arange(5 * 2 * 3 * 3, dtype=float).reshape(5, 2, 3, 3)
+    grid = visualize_grid(images, ubound=1.0, padding=1)
+    # 5 images -> a 3x3 grid of 2x3 tiles with 1 pixel between them.
+    assert grid.shape == (3 * 3 - 1, 3 * 4 - 1, 3)
+    first_tile = grid[:2, :3]
+    assert first_tile.min() == 0.0 and first_tile.max() == 1.0
+    assert np.all(grid[2, :] == 0)                 # padding row
+    assert np.all(grid[6:, 4:] == 0)               # the empty slots after the 5th image
+    assert visualize_grid(np.ones((4, 2, 2))).shape == (5, 5)  # 2x2 grid, no channel axis
+
+
+def test_plots_are_saved_as_png(tmp_path):
+    plot_filters(np.random.default_rng(0).standard_normal((8, 3, 5, 5)),
+                 path=tmp_path / 'filters.png')
+    plot_filters(np.random.default_rng(0).standard_normal((6, 1, 5, 5)),
+                 path=tmp_path / 'gray.png')
+    plot_training_curves([2.3, 1.0, 0.5], [0.1, 0.5], [0.1, 0.4], path=tmp_path / 'c.png')
+    for name in ('filters.png', 'gray.png', 'c.png'):
+        assert (tmp_path / name).read_bytes()[:4] == b'\x89PNG'
+
+
+def test_bad_shapes_are_errors():
+    with pytest.raises(ValueError, match="F, C, HH, WW"):
+        plot_filters(np.zeros((3, 5, 5)))
+    with pytest.raises(ValueError, match="N >= 1"):
+        visualize_grid(np.zeros((0, 2, 2, 3)))
