@@ -3,9 +3,9 @@
 One course directory (module fixture) goes through generate_assignment, autograde of every
 sample submission of grading.samples, generate_feedback and export, as `python -m
 grading.demo` does; the tests then read the gradebook, the autograded notebooks and the
-feedback. The trained-model test needs the full CIFAR-10 test batch in the data directory
-($NNDL_DATA, else datasets/); without it that test scores 0 for everyone, and the expected
-grades say so.
+feedback. The trained-model test needs the full CIFAR-10 test batch (the fixture
+full_cifar10_dir finds or builds it); without it that test scores 0 for everyone, and the
+expected grades say so.
 """
 import filecmp
 import html
@@ -24,10 +24,11 @@ MANUAL_CELLS = {'why_3x3', 'one_by_one', 'training_report'}
 
 
 @pytest.fixture(scope='module')
-def cycle(tmp_path_factory):
+def cycle(tmp_path_factory, full_cifar10_dir):
     course_dir = tmp_path_factory.mktemp('course')
-    seconds, grades_csv = demo.run_cycle(course_dir, log=lambda *args: None)
-    _, _, full_data = demo.grading_env()
+    seconds, grades_csv = demo.run_cycle(course_dir, data_dir=full_cifar10_dir,
+                                         log=lambda *args: None)
+    _, _, full_data = demo.grading_env(full_cifar10_dir)
     return {'dir': course_dir, 'seconds': seconds, 'csv': grades_csv, 'full_data': full_data,
             'scores': demo.cell_scores(course_dir)}
 
