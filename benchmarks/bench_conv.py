@@ -5,8 +5,8 @@
 Each case runs one forward and one backward pass (gradients of x, w and b) of
 nndl.conv_layers (naive), utils.fast_layers (fast) and, if PyTorch is installed,
 torch.nn.functional.conv2d with autograd, all in the same dtype and on the same number of
-threads. The three are timed in turn inside every repetition, so a slow phase of a shared
-machine hurts them alike; the figures are medians. Also measured: NumPy's own matrix
+threads. The three take turns (5 rounds, a few consecutive calls each), so a slow phase
+of a shared machine hurts them alike; the figures are medians. Also measured: NumPy's own matrix
 product (np.matmul) on the GEMM shape of each case and on a large square one, which bounds
 what any im2col implementation on NumPy can reach here.
 
@@ -162,19 +162,30 @@ def make_runners(x_shape, w_shape, stride, pad, dtype, seed=0):
     return runners
 
 
-def time_interleaved(runners, repeats):
-    """Median seconds of each runner; {name: repeats}; the runners take turns per round."""
+def time_in_turns(runners, repeats, turns=5, pause=0.1):
+    """{name: (median, minimum) seconds} of each runner; repeats is {name: timed runs}.
+
+    The runners take turns: in each of ``turns`` rounds every runner does an untimed
+    warm-up run and then its share of the timed runs, so a slow phase of a shared machine
+    hurts all of them alike. Running a few calls in a row, after a short pause, keeps one
+    library's idle threads (OpenMP and OpenBLAS threads spin for a while after their work)
+    from eating into the next library's time.
+    """
     import numpy as np
-    for run in runners.values():   # warm-up: allocations, thread pools, lazy initialisation
-        run()
     times = {name: [] for name in runners}
-    for round_index in range(max(repeats.values())):
+    for turn in range(turns):
         for name, run in runners.items():
-            if round_index < repeats[name]:
+            count = repeats[name] // turns + (turn < repeats[name] % turns)
+            if count == 0:
+                continue
+            time.sleep(pause)
+            run()
+            for _ in range(count):
                 start = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in times.items() if values}
+    return {name: (float(np.median(values)), float(np.min(values)))
+            for name, values in times.items() if values}
 
 
 def matmul_gflops(shape, dtype, repeats, seed=0):
@@ -184,7 +195,7 @@ def matmul_gflops(shape, dtype, repeats, seed=0):
     m, k, n = shape
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
-    seconds = time_interleaved({"matmul": lambda: a @ b}, {"matmul": repeats})["matmul"]
+    seconds, _ = time_in_turns({"matmul": lambda: a @ b}, {"matmul": repeats}, turns=1)["matmul"]
     return 2 * m * k * n / seconds / 1e9
 
 
@@ -205,12 +216,15 @@ def main():
 
     load_at_start = os.getloadavg()[0]
     command = "python benchmarks/bench_conv.py " + " ".join(sys.argv[1:])
-    report = [f"### Conv forward + backward, {args.threads} threads", "",
+    title = f"### Conv forward + backward, {args.threads} thread{'s' * (args.threads > 1)}"
+    if args.openblas_coretype:
+        title += f", OPENBLAS_CORETYPE={args.openblas_coretype}"
+    report = [title, "",
               f"- command: `{command.strip()}`"]
     report += machine_description()
     report.append(f"- PyTorch: {torch_version or 'not installed (torch column empty)'}")
-    report.append(f"- repetitions: fast and torch {args.repeats}, naive {args.naive_repeats}; "
-                  "medians, runners interleaved")
+    report.append(f"- timed runs: fast and torch {args.repeats}, naive {args.naive_repeats}; "
+                  "medians; the runners take turns in 5 rounds")
     report.append("")
     print("\n".join(report), flush=True)
 
@@ -218,7 +232,8 @@ def main():
               "| fast GFLOP/s | matmul GFLOP/s (same GEMM) |")
     rows = [header, "|---" * (header.count("|") - 1) + "|"]
     print("\n".join(rows), flush=True)
-    ratios = {dtype: [] for dtype in DTYPES}
+    ratios = {dtype: [] for dtype in DTYPES}        # of the medians
+    best_ratios = {dtype: [] for dtype in DTYPES}   # of the fastest runs
     for dtype in DTYPES:
         for name, x_shape, w_shape, stride, pad in CASES:
             flops, gemm = conv_flops(x_shape, w_shape, stride, pad)
@@ -226,11 +241,13 @@ def main():
             repeats = {"naive": args.naive_repeats, "fast": args.repeats, "torch": args.repeats}
             if args.naive_repeats == 0:
                 del runners["naive"]
-            medians = time_interleaved(runners, repeats)
+            timings = time_in_turns(runners, repeats)
+            medians = {name: median for name, (median, _) in timings.items()}
             gemm_rate = matmul_gflops(gemm, dtype, args.repeats)
             ratio = medians["fast"] / medians["torch"] if "torch" in medians else None
             if ratio is not None:
                 ratios[dtype].append(ratio)
+                best_ratios[dtype].append(timings["fast"][1] / timings["torch"][1])
             cells = [
                 f"{name}: x {'x'.join(map(str, x_shape))}, w {'x'.join(map(str, w_shape))}, "
                 f"stride {stride}, pad {pad}",
@@ -251,7 +268,8 @@ def main():
     for dtype in DTYPES:
         if ratios[dtype]:
             summary.append(f"- geometric mean fast/torch, {dtype}: "
-                           f"{geometric_mean(ratios[dtype]):.2f}")
+                           f"{geometric_mean(ratios[dtype]):.2f} (fastest runs: "
+                           f"{geometric_mean(best_ratios[dtype]):.2f})")
     all_ratios = ratios["float64"] + ratios["float32"]
     if all_ratios:
         summary.append(f"- geometric mean fast/torch, all six: {geometric_mean(all_ratios):.2f}")

@@ -23,7 +23,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from traitlets import Integer, List, Unicode, default
 
-from .sandbox_launch import DEFAULT_POLICY, POLICY_FILENAME, restore_owner
+from .sandbox_launch import DEFAULT_POLICY, POLICY_FILENAME, mask_dir_of, restore_owner
 
 KERNELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
 KERNEL_NAME = "nndl-sandbox"
@@ -99,6 +99,7 @@ class SandboxKernelManager(AsyncKernelManager):
             restore_owner(*self._workdir_owner)
         if not restart and self._run_dir is not None:
             shutil.rmtree(self._run_dir, ignore_errors=True)
+            shutil.rmtree(mask_dir_of(self._run_dir), ignore_errors=True)
             self._run_dir = None
 
     cleanup_resources = _async_cleanup_resources

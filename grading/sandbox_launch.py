@@ -56,6 +56,8 @@ DEFAULT_POLICY = {
 ETC_FILES = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives",
              "fonts", "mime.types", "nsswitch.conf"]
 
+RELAYED_BYTES = 64 * 1024  # of the kernel's own stderr, to the instructor's terminal
+
 # Signals the launcher passes on to bubblewrap instead of dying from them.
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
@@ -220,7 +222,7 @@ def bwrap_command(workdir, socket_dir, policy, kernel_args, run_as=None,
             mounted.append(root)
     for name in ETC_FILES:
         m.add("--ro-bind-try", "/etc/" + name, "/etc/" + name)
-    for path in readonly_data_paths(policy, workdir):
+    for path in readonly_data_paths(policy, workdir, privileged):
         m.add("--ro-bind", path, path)
     m.add("--bind", workdir, workdir)
     m.add("--bind", socket_dir, socket_dir)
@@ -268,12 +270,26 @@ def bwrap_command(workdir, socket_dir, policy, kernel_args, run_as=None,
     return cmd + ["--"] + list(kernel_args)
 
 
-def readonly_data_paths(policy, workdir):
+def unreadable_by_others(top):
+    """The first path in ``top`` (itself included) that users other than its owner
+    cannot read (folders: read and enter), or None."""
+    import stat
+    for dirpath, dirnames, filenames in os.walk(top):
+        for path in [dirpath] + [os.path.join(dirpath, n) for n in filenames]:
+            mode = os.stat(path).st_mode
+            need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+            if mode & need != need:
+                return path
+    return None
+
+
+def readonly_data_paths(policy, workdir, privileged=False):
     """The host folders the policy shares read-only: ``extra_readonly_paths`` and the
     existing folders named by its ``data_env_vars``.
 
     A folder holding the submission (the course root, say) is refused: it would expose
-    everything the sandbox hides.
+    everything the sandbox hides. When grading as root, the kernel's unprivileged uid
+    reads the shared folders as "others": one it could not read is refused with the fix.
     """
     paths = [os.path.realpath(p) for p in policy["extra_readonly_paths"]]
     for path in paths:
@@ -287,7 +303,30 @@ def readonly_data_paths(policy, workdir):
         if _covered(os.path.realpath(workdir), [path]):
             raise SandboxError(f"refusing to share {path} with the sandbox: it holds the "
                                "submission folder (and so, likely, the whole course)")
+        blocked = unreadable_by_others(path) if privileged else None
+        if blocked:
+            raise SandboxError(f"the sandboxed kernel could not read {blocked} (grading as "
+                               f"root, the kernel runs as an unprivileged user): make the data "
+                               f"readable by all users (chmod -R o+rX {path})")
     return paths
+
+
+def mask_dir_of(socket_dir):
+    """Where the launcher keeps its mask files: beside the kernel's private folder (not in
+    it: that one is writable from inside), so SandboxKernelManager can remove it even when
+    the launcher was killed."""
+    return os.path.realpath(socket_dir).rstrip("/") + "-mask"
+
+
+def fresh_private_dir(path):
+    """Create ``path`` empty, replacing a folder of ours left by a killed launcher."""
+    import stat
+    if os.path.lexists(path):
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            raise SandboxError(f"{path} exists and is not a folder of this user")
+        shutil.rmtree(path)
+    os.mkdir(path, 0o700)
 
 
 def write_mask_files(mask_dir, uid, gid):
@@ -334,6 +373,20 @@ def refuse_workdir(workdir):
         raise SandboxError(f"refusing to make {workdir} writable: not a submission folder")
 
 
+def relay_stderr(source, sink, limit=RELAYED_BYTES):
+    """Copy the sandbox's stderr to ``sink`` line by line, each line marked as coming
+    from the sandbox (so student code cannot forge the instructor's log), and at most
+    ``limit`` bytes of it; the rest is read and dropped."""
+    relayed = 0
+    for raw in source:
+        if relayed < limit:
+            sink.write("[sandboxed kernel] " + raw.decode("utf-8", "replace").rstrip("\n") + "\n")
+            sink.flush()
+        relayed += len(raw)
+    if relayed > limit:
+        sink.write(f"[sandboxed kernel] ({relayed - limit} more bytes of stderr dropped)\n")
+
+
 def run(connection_file, kernel_args):
     """Start the sandboxed kernel and wait for it; return its exit status."""
     with open(connection_file) as f:
@@ -354,7 +407,8 @@ def run(connection_file, kernel_args):
         run_as = (UID_BASE + os.getpid(), UID_BASE + os.getpid())
     else:
         run_as, (uid, gid) = None, (os.getuid(), os.getgid())
-    mask_dir = tempfile.mkdtemp(prefix="nndl-sandbox-mask-")
+    mask_dir = mask_dir_of(socket_dir)
+    fresh_private_dir(mask_dir)
     try:
         write_mask_files(mask_dir, *(run_as or (uid, gid)))
         if privileged:
@@ -362,9 +416,11 @@ def run(connection_file, kernel_args):
             chown_tree(socket_dir, *run_as)
         cmd = bwrap_command(workdir, socket_dir, policy, [connection_file] + kernel_args,
                             run_as=run_as, mask_dir=mask_dir, privileged=privileged)
-        child = subprocess.Popen(cmd)
+        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
         for signum in FORWARDED_SIGNALS:
             signal.signal(signum, lambda s, _frame: child.send_signal(s))
+        relay_stderr(child.stderr, sys.stderr)
         status = child.wait()
     finally:
         if privileged:

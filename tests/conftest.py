@@ -27,6 +27,7 @@ def full_cifar10_dir(tmp_path_factory):
     if not builder.is_file():
         return None
     data_dir = tmp_path_factory.mktemp('full_data')
+    data_dir.chmod(0o755)  # the autograding sandbox reads it as an unprivileged user
     subprocess.run([sys.executable, str(builder), str(data_dir)], check=True,
                    stdout=subprocess.DEVNULL)
     return data_dir

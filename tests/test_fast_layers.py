@@ -1,5 +1,6 @@
 """Tests of utils.fast_layers: same results as the naive layers (and PyTorch), on every shape."""
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -63,18 +64,60 @@ def test_conv_fast_matches_naive(x_shape, kernel, stride, pad):
 
 
 @pytest.mark.parametrize('stride, pad', [(1, 1), (2, 0), ((3, 2), (1, 2))])
-def test_conv_fast_backward_in_chunks_of_one_example(monkeypatch, stride, pad):
-    # conv_backward_fast handles a few examples at a time (as many as fit _CHUNK_BYTES);
-    # the small inputs of the other tests fit in one chunk, so force one example per chunk.
+def test_conv_fast_in_chunks_of_one_example(monkeypatch, stride, pad):
+    # The fast layers handle a few examples at a time (as many as fit _CHUNK_BYTES); the
+    # small inputs of the other tests fit in one chunk, so force one example per chunk.
+    monkeypatch.setattr(fast_layers, '_CHUNK_BYTES', 1)
     x, w, b = conv_inputs((3, 2, 7, 8), (3, 2, 3, 4))
     conv_param = {'stride': stride, 'pad': pad}
-    out, cache_naive = conv_forward_naive(x, w, b, conv_param)
-    _, cache_fast = conv_forward_fast(x, w, b, conv_param)
-    dout = np.random.default_rng(1).standard_normal(out.shape)
-    monkeypatch.setattr(fast_layers, '_CHUNK_BYTES', 1)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    assert max_abs_difference(out_fast, out_naive) < 1e-10
+    dout = np.random.default_rng(1).standard_normal(out_naive.shape)
     for fast, naive in zip(conv_backward_fast(dout, cache_fast),
                            conv_backward_naive(dout, cache_naive)):
         assert max_abs_difference(fast, naive) < 1e-10
+
+
+def test_conv_fast_layers_interleaved_like_a_network():
+    # Forward through two layers, then backward in reverse order: the scratch space the
+    # fast layers reuse between calls must not leak into outputs or caches.
+    x, w1, b1 = conv_inputs((4, 3, 9, 9), (5, 3, 3, 3), seed=0)
+    _, w2, b2 = conv_inputs((4, 5, 9, 9), (2, 5, 5, 5), seed=1)
+    param1, param2 = {'stride': 1, 'pad': 1}, {'stride': 2, 'pad': 2}
+    h_fast, cache1 = conv_forward_fast(x, w1, b1, param1)
+    out_fast, cache2 = conv_forward_fast(h_fast, w2, b2, param2)
+    h_naive, naive1 = conv_forward_naive(x, w1, b1, param1)
+    out_naive, naive2 = conv_forward_naive(h_naive, w2, b2, param2)
+    dout = np.random.default_rng(2).standard_normal(out_naive.shape)
+    dh_fast, dw2_fast, _ = conv_backward_fast(dout, cache2)
+    dx_fast, dw1_fast, _ = conv_backward_fast(dh_fast, cache1)
+    dh_naive, dw2_naive, _ = conv_backward_naive(dout, naive2)
+    dx_naive, dw1_naive, _ = conv_backward_naive(dh_naive, naive1)
+    for fast, naive in [(out_fast, out_naive), (dx_fast, dx_naive), (dw1_fast, dw1_naive),
+                        (dw2_fast, dw2_naive)]:
+        assert max_abs_difference(fast, naive) < 1e-10
+
+
+def test_conv_fast_from_several_threads_at_once():
+    # Each thread has its own scratch space; with a shared one these results would mix.
+    configs = [((16, 8, 20, 18), (8, 8, 3, 3), 1, 1), ((12, 6, 21, 23), (6, 6, 5, 3), 2, 2)]
+
+    def forward_backward(config):
+        x_shape, w_shape, stride, pad = config
+        x, w, b = conv_inputs(x_shape, w_shape)
+        results = []
+        for _ in range(20):
+            out, cache = conv_forward_fast(x, w, b, {'stride': stride, 'pad': pad})
+            results.append((out,) + conv_backward_fast(np.ones_like(out), cache))
+        return results
+
+    expected = [forward_backward(config)[0] for config in configs]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for runs, reference in zip(pool.map(forward_backward, configs), expected):
+            for run in runs:
+                for array, reference_array in zip(run, reference):
+                    np.testing.assert_array_equal(array, reference_array)
 
 
 def test_conv_fast_drops_rows_and_columns_the_stride_never_reaches():

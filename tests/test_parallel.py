@@ -83,11 +83,42 @@ def test_parallel_postgresql_gives_the_serial_grades(tmp_path, serial_scores):
         assert_once_each(db_url)
 
 
+@pytest.mark.slow
+def test_a_submission_nbgrader_cannot_grade_is_reported_and_the_rest_graded(tmp_path):
+    course = build_course(tmp_path / "course", {"good": CORRECT, "wrong": WRONG_SCALE,
+                                                "renamed": CORRECT})
+    submitted = course / "submitted" / "renamed" / "ps1"
+    (submitted / "ps1.ipynb").rename(submitted / "my ps1.ipynb")  # nbgrader cannot grade it
+    result = run_parallel(course, "--workers", "2")
+    assert result.returncode == 1
+    assert "renamed" in result.stdout and "1 nbgrader failures" in result.stdout
+    assert "No notebooks found" in result.stderr  # nbgrader's own reason, in the log shown
+    graded = scores(f"sqlite:///{course / 'gradebook.db'}")
+    assert graded["good"] == 6 and graded["wrong"] == 3
+
+
 def test_sqlite_url_gets_a_busy_timeout():
     assert parallel.concurrent_db_url("sqlite:////c/gradebook.db") == "sqlite:////c/gradebook.db?timeout=120"
     assert parallel.concurrent_db_url("sqlite:////c/g.db?timeout=5") == "sqlite:////c/g.db?timeout=5"
     pg = "postgresql+psycopg2://u@h/db"
     assert parallel.concurrent_db_url(pg) == pg
+
+
+def test_batches_cover_everyone_once_and_keep_every_worker_busy():
+    students = [f"s{i:03d}" for i in range(10)]
+    split = parallel.batches(students, workers=2)
+    assert [s for batch in split for s in batch] == students
+    assert len(split) >= 4 and max(map(len, split)) <= parallel.BATCH_SIZE
+    assert parallel.batches(students[:3], workers=4) == [["s000"], ["s001"], ["s002"]]
+
+
+def test_failed_students_are_read_from_the_log():
+    runs = [{"students": ["a", "b"], "failed": ["b"]}, {"students": ["c"], "failed": []},
+            {"students": ["b"], "failed": []}]
+    assert parallel.still_failed(runs) == []
+    assert parallel.still_failed(runs[:2]) == ["b"]
+    log = "[AutogradeApp | ERROR] There was an error processing assignment 'ps1' for student 'b'"
+    assert parallel.FAILED.findall(log) == ["b"]
 
 
 def test_missing_submissions_and_bad_workers_are_errors(tmp_path):
@@ -96,3 +127,21 @@ def test_missing_submissions_and_bad_workers_are_errors(tmp_path):
         parallel.autograde_parallel("hw9", 2, course_dir=str(tmp_path))
     with pytest.raises(ValueError, match="workers must be at least 1"):
         parallel.autograde_parallel("hw9", 0, course_dir=str(tmp_path))
+
+
+@pytest.mark.slow
+def test_benchmark_script_small(tmp_path):
+    """benchmarks/bench_autograde.py on 4 hw5 submissions (the recorded run uses 100)."""
+    import json
+    from pathlib import Path
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_autograde.py"
+    out = tmp_path / "results.json"
+    run = subprocess.run([sys.executable, str(script), "--submissions", "4", "--workers", "2",
+                          "--json", str(out)], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    results = json.loads(out.read_text())
+    serial, parallel2 = results["runs"]
+    assert results["submissions"] == 4 and parallel2["workers"] == 2
+    assert parallel2["same_grades"] is True
+    assert serial["per_submission"] > 0 and parallel2["per_submission"] > 0
+    assert "| `python -m grading.parallel hw5 --workers 2` | 2 |" in run.stdout

@@ -202,7 +202,8 @@ def test_snapshot_restores_replaced_and_rewritten_functions():
 @needs_sandbox
 def test_data_folders_are_shared_read_only(course, tmp_path, monkeypatch):
     data = tmp_path / "data"
-    data.mkdir()
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)  # readable by all, as data folders are
     (data / "test_batch").write_text("IMAGES")
     monkeypatch.setenv("COURSE_DATA", str(data))
     out = run_cells(
@@ -213,6 +214,17 @@ def test_data_folders_are_shared_read_only(course, tmp_path, monkeypatch):
     )
     assert out[0] == "IMAGES"
     assert out[1].startswith("ERROR OSError") and not (data / "x").exists()
+
+
+def test_data_the_sandbox_user_cannot_read_is_refused_with_the_fix(tmp_path, monkeypatch):
+    data = tmp_path / "private"
+    data.mkdir()
+    data.chmod(0o700)
+    policy = dict(sandbox_launch.DEFAULT_POLICY, data_env_vars=["COURSE_DATA"])
+    monkeypatch.setenv("COURSE_DATA", str(data))
+    with pytest.raises(sandbox_launch.SandboxError, match="chmod -R o"):
+        sandbox_launch.readonly_data_paths(policy, tmp_path / "work", privileged=True)
+    assert sandbox_launch.readonly_data_paths(policy, tmp_path / "work") == [str(data)]
 
 
 def test_sharing_a_folder_that_holds_the_submission_is_refused(course, monkeypatch):

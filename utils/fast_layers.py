@@ -16,8 +16,8 @@ more products with the same matrices (BLAS does the arithmetic). A row of ones a
 to ``cols`` multiplies the bias, so the bias rides along in the same products. Two layout
 choices keep the copying cheap:
 
-- Channels first. The input is stored channel-major, (C, N, H, W), so each product is a
-  single large GEMM over all examples at once.
+- Channels first. The input is stored channel-major, (C, N, H, W), so that each product
+  covers many examples at once (one large GEMM).
 - Shifted rows. Keep, of each zero-padded image, the G = W_out + WW - 1 columns that the
   windows reach, and flatten its rows into one line. Kernel offset (i, j) meets, at output
   (r, q), the input at ``(i * G + j) + (r * G + q)``: the same shift ``i * G + j`` for
@@ -28,17 +28,46 @@ choices keep the copying cheap:
   into s * s "phases" (every s-th row and column, starting at each offset); offset (i, j)
   then reads one phase with a stride of 1, and the same trick applies inside it.
 
+``cols`` is C * HH * WW times larger than the input, so it is never built whole: the
+examples are processed a few at a time, in chunks whose ``cols`` takes a few MiB, and
+the backward pass rebuilds each chunk's ``cols`` from the cached padded input. The data
+of a chunk then stays in the CPU cache from one step to the next, and the caches hold
+little more than the input itself. The per-chunk arrays are scratch space, reused from
+one call to the next (one set per thread) instead of being allocated anew each time.
+
 Pooling loops over the pool_height * pool_width offsets inside the window, each one a
 strided view of the whole input, so any window, stride and overlap works.
 """
+import threading
+
 import numpy as np
 
 from nndl.conv_layers import _check_conv_inputs, _check_pool_inputs
 
 
-# Working-set size for col2im: a few MiB stay in the CPU cache between the matrix product
-# that computes the window gradients and the additions that consume them.
-_CHUNK_BYTES = 3 * 2 ** 20
+# Size of the cols matrix of one chunk of examples: small enough that a chunk's data stays
+# in the CPU cache, large enough that each matrix product is big enough for BLAS.
+_CHUNK_BYTES = 4 * 2 ** 20
+
+
+_workspace = threading.local()
+
+
+def _scratch(name, shape, dtype):
+    """A scratch array of the given shape and dtype, reused from call to call.
+
+    Its contents are whatever the last user left. Fresh arrays of a few MiB cost the
+    operating system a page fault per 4 KiB the first time they are written, on every call;
+    reusing them saves that (up to half the time of a small layer, measured on a 2-core
+    virtual machine). Each thread has its own arrays, and each name one array, the largest asked
+    for so far: a few MiB for the per-chunk arrays, the size of the input for 'dphases'.
+    """
+    buffers = _workspace.__dict__.setdefault('buffers', {})
+    size = int(np.prod(shape))
+    key = (name, np.dtype(dtype))
+    if key not in buffers or buffers[key].size < size:
+        buffers[key] = np.empty(size, dtype)
+    return buffers[key][:size].reshape(shape)
 
 
 def _output_size(input_size, window, stride, pad):
@@ -121,6 +150,30 @@ class _ConvGeometry:
             phases[a, b][phase_index] = x[input_index].transpose(1, 0, 2, 3)
         return phases.reshape(self.stride_h, self.stride_w, self.channels, self.num_examples, -1)
 
+    def example_chunks(self, itemsize):
+        """(start, stop) ranges of examples whose cols take about _CHUNK_BYTES each."""
+        per_example = (self.channels * self.kernel_h * self.kernel_w + 1) * self.line * itemsize
+        chunk = max(1, _CHUNK_BYTES // per_example)
+        return [(start, min(start + chunk, self.num_examples))
+                for start in range(0, self.num_examples, chunk)]
+
+    def im2col(self, phases, start, stop):
+        """The cols matrix of examples start:stop (a scratch array, valid until the next call).
+
+        Shape (C * HH * WW + 1, (stop - start) * line): row (c, i, j) holds the input that
+        each output position meets at channel c and kernel offset (i, j); the last row is
+        all ones, for the bias.
+        """
+        kernel_size = self.channels * self.kernel_h * self.kernel_w
+        cols = _scratch('cols', (kernel_size + 1, (stop - start) * self.line), phases.dtype)
+        windows = cols[:kernel_size].reshape(self.channels, self.kernel_h, self.kernel_w,
+                                             stop - start, self.line)
+        for i, j, phase_row, phase_col, shift in self.kernel_offsets():
+            windows[:, i, j] = phases[phase_row, phase_col, :, start:stop,
+                                      shift:shift + self.line]
+        cols[kernel_size] = 1
+        return cols
+
     def from_phases(self, phases):
         """Inverse of to_phases: phases (s_h, s_w, C, N, grid_h * grid_w) -> (N, C, H, W)."""
         phases = phases.reshape(self.stride_h, self.stride_w, self.channels, self.num_examples,
@@ -132,7 +185,7 @@ class _ConvGeometry:
 
 
 def conv_forward_fast(x, w, b, conv_param):
-    """Forward pass of a convolutional layer, as one matrix product (im2col).
+    """Forward pass of a convolutional layer, as matrix products (im2col).
 
     Inputs:
     - x: input data, shape (N, C, H, W).
@@ -145,12 +198,9 @@ def conv_forward_fast(x, w, b, conv_param):
     - out: output data, shape (N, F, H_out, W_out), with
         H_out = (H + 2 * pad_h - HH) // stride_h + 1, W_out likewise; same dtype as
         conv_forward_naive (float32 inputs give float32).
-    - cache: (x, w, b, conv_param, cols). cols, of shape (C * HH * WW + 1, N * H_out * G),
-      holds every window of the input: row (c, i, j) (row-major) at column (n, r, q) is
-      the padded input at channel c, row r * stride_h + i and column q * stride_w + j of
-      example n. G >= W_out is the row width of the output grid (see the module docstring);
-      columns q >= W_out are not outputs. The last row is all ones: it multiplies the bias,
-      so that ``[w | b] @ cols`` is the whole layer (the "bias trick").
+    - cache: (x, w, b, conv_param, phases), where phases, of shape
+      (stride_h, stride_w, C, N, G_h * G_w), is the zero-padded input, channels first,
+      split by stride phase (see the module docstring); about the size of x.
 
     Raises ValueError on inconsistent shapes or a bad stride or pad.
     """
@@ -158,21 +208,20 @@ def conv_forward_fast(x, w, b, conv_param):
     dtype = np.result_type(x, w, b)
     geometry = _ConvGeometry(x.shape, w.shape, stride, pad)
     phases = geometry.to_phases(x, dtype)
+    # The "bias trick": [w | b] @ [cols; ones] = w @ cols + b.
+    weights_and_bias = np.concatenate([w.reshape(geometry.filters, -1), b[:, None]],
+                                      axis=1).astype(dtype, copy=False)
 
-    kernel_size = geometry.channels * geometry.kernel_h * geometry.kernel_w
-    cols = np.empty((kernel_size + 1, geometry.num_examples, geometry.line), dtype)
-    windows = cols[:kernel_size].reshape(geometry.channels, geometry.kernel_h,
-                                         geometry.kernel_w, geometry.num_examples, -1)
-    for i, j, phase_row, phase_col, shift in geometry.kernel_offsets():
-        windows[:, i, j] = phases[phase_row, phase_col, :, :, shift:shift + geometry.line]
-    cols[kernel_size] = 1
-    cols = cols.reshape(kernel_size + 1, -1)
-
-    weights_and_bias = np.concatenate([w.reshape(geometry.filters, -1), b[:, None]], axis=1)
-    out_grid = (weights_and_bias.astype(dtype, copy=False) @ cols).reshape(
-        geometry.filters, geometry.num_examples, geometry.out_h, geometry.grid_w)
-    out = np.ascontiguousarray(out_grid[..., :geometry.out_w].transpose(1, 0, 2, 3))
-    cache = (x, w, b, conv_param, cols)
+    out = np.empty((geometry.num_examples, geometry.filters, geometry.out_h, geometry.out_w),
+                   dtype)
+    for start, stop in geometry.example_chunks(out.itemsize):
+        cols = geometry.im2col(phases, start, stop)
+        out_grid = np.matmul(weights_and_bias, cols,
+                             out=_scratch('out_grid', (geometry.filters, cols.shape[1]), dtype))
+        out[start:stop] = out_grid.reshape(geometry.filters, stop - start, geometry.out_h,
+                                           geometry.grid_w)[..., :geometry.out_w].transpose(
+                                               1, 0, 2, 3)
+    cache = (x, w, b, conv_param, phases)
     return out, cache
 
 
@@ -181,52 +230,58 @@ def conv_backward_fast(dout, cache):
 
     Inputs:
     - dout: upstream gradient, shape (N, F, H_out, W_out).
-    - cache: (x, w, b, conv_param, cols) from conv_forward_fast.
+    - cache: (x, w, b, conv_param, phases) from conv_forward_fast.
 
     Returns a tuple of:
     - dx: gradient with respect to x, shape (N, C, H, W).
     - dw: gradient with respect to w, shape (F, C, HH, WW).
     - db: gradient with respect to b, shape (F,).
 
-    Two matrix products with the cached cols do the work: dout @ cols.T gives dw and db
-    (the bias row of cols is all ones, so db is the sum of dout), and the gradient of the
-    windows, w.T @ dout, is added back to the inputs each window came from (col2im).
+    For each chunk of examples, two matrix products with the chunk's cols do the work:
+    dout @ cols.T adds the chunk's share of dw and db (the bias row of cols is all ones,
+    so db is the sum of dout), and the gradient of the windows, w.T @ dout, is added back
+    to the inputs each window came from (col2im).
     """
-    x, w, b, conv_param, cols = cache
+    x, w, b, conv_param, phases = cache
     stride, pad = _check_conv_inputs(x, w, b, conv_param)
     geometry = _ConvGeometry(x.shape, w.shape, stride, pad)
     expected = (geometry.num_examples, geometry.filters, geometry.out_h, geometry.out_w)
     if np.shape(dout) != expected:
         raise ValueError(f"conv_backward_fast: dout must have the output's shape {expected}, "
                          f"got {np.shape(dout)}")
-    dtype = np.result_type(cols, dout)
-
-    # dout on the output grid, filters first; the extra columns get zero gradient.
-    dout_grid = np.zeros((geometry.filters, geometry.num_examples, geometry.out_h,
-                          geometry.grid_w), dtype)
-    dout_grid[..., :geometry.out_w] = dout.transpose(1, 0, 2, 3)
-    dout_grid = dout_grid.reshape(geometry.filters, -1)
-
-    dw_and_db = dout_grid @ cols.T
-    dw = dw_and_db[:, :-1].reshape(w.shape)
-    db = dw_and_db[:, -1].copy()
-
-    # col2im: the gradient of the windows, w.T @ dout, goes back to the inputs each window
-    # came from. It is computed for a few examples at a time, so that it is still in the CPU
-    # cache when it is added up.
-    w_columns = w.reshape(geometry.filters, -1).T.astype(dtype, copy=False)
-    dphases = np.zeros((geometry.stride_h, geometry.stride_w, geometry.channels,
-                        geometry.num_examples, geometry.grid_h * geometry.grid_w), dtype)
+    dtype = np.result_type(phases, dout)
+    kernel_size = geometry.channels * geometry.kernel_h * geometry.kernel_w
     line = geometry.line
-    chunk = max(1, _CHUNK_BYTES // (w_columns.shape[0] * line * dphases.itemsize))
-    for start in range(0, geometry.num_examples, chunk):
-        stop = min(start + chunk, geometry.num_examples)
-        dwindows = (w_columns @ dout_grid[:, start * line:stop * line]).reshape(
-            geometry.channels, geometry.kernel_h, geometry.kernel_w, stop - start, line)
+    w_columns = w.reshape(geometry.filters, -1).T.astype(dtype, copy=False)
+
+    dw_and_db = np.zeros((geometry.filters, kernel_size + 1), dtype)
+    dphases = _scratch('dphases', (geometry.stride_h, geometry.stride_w, geometry.channels,
+                                   geometry.num_examples, geometry.grid_h * geometry.grid_w),
+                       dtype)
+    dphases.fill(0)
+    for start, stop in geometry.example_chunks(dphases.itemsize):
+        count = stop - start
+        cols = geometry.im2col(phases, start, stop)
+        # dout on the output grid, filters first; the extra columns get zero gradient.
+        dout_grid = _scratch('dout_grid', (geometry.filters, count, geometry.out_h,
+                                           geometry.grid_w), dtype)
+        dout_grid[..., :geometry.out_w] = dout[start:stop].transpose(1, 0, 2, 3)
+        dout_grid[..., geometry.out_w:] = 0
+        dout_grid = dout_grid.reshape(geometry.filters, -1)
+
+        dw_and_db += dout_grid @ cols.T
+        dwindows = np.matmul(w_columns, dout_grid,
+                             out=_scratch('dwindows', (kernel_size, count * line), dtype))
+        # col2im: add each kernel offset's gradient back where its inputs came from.
+        dwindows = dwindows.reshape(geometry.channels, geometry.kernel_h, geometry.kernel_w,
+                                    count, line)
         dphases_chunk = dphases[:, :, :, start:stop]
         for i, j, phase_row, phase_col, shift in geometry.kernel_offsets():
             dphases_chunk[phase_row, phase_col, :, :, shift:shift + line] += dwindows[:, i, j]
+
     dx = geometry.from_phases(dphases)
+    dw = dw_and_db[:, :-1].reshape(w.shape)
+    db = dw_and_db[:, -1].copy()
     return dx, dw, db
 
 

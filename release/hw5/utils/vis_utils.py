@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def visualize_grid(Xs, ubound=255.0, padding=1):
@@ -76,6 +77,7 @@ def plot_training_curves(loss_history, train_acc_history, val_acc_history, path=
     acc_ax.plot(epochs, train_acc_history, '-o', label='train')
     acc_ax.plot(epochs, val_acc_history, '-o', label='val')
     acc_ax.set(title='Classification accuracy', xlabel='Epoch', ylabel='Accuracy')
+    acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     acc_ax.legend(loc='lower right')
     fig.tight_layout()
     _save(fig, path)
