@@ -129,28 +129,40 @@ def layer_breakdown(model, X, y, config, repeats):
     conv_param = {"stride": 1, "pad": (K - 1) // 2}
     pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
     conv_out, conv_cache = conv_forward_fast(X, p["W1"], p["b1"], conv_param)
-    cols = conv_cache[-1]   # (C * K * K + 1, N * line): the im2col matrix of the layer
+    # The products conv_forward_fast and conv_backward_fast compute, chunk by chunk, on
+    # copies of the chunks' im2col matrices (so that timing them leaves the copies out).
+    from nndl.conv_layers import _check_conv_inputs
+    stride, pad = _check_conv_inputs(X, p["W1"], p["b1"], conv_param)
+    geometry = fast_layers._ConvGeometry(X.shape, p["W1"].shape, stride, pad)
+    phases = conv_cache[-1]   # the padded input, split by stride phase
+    chunk_cols = [geometry.im2col(phases, start, stop).copy()
+                  for start, stop in geometry.example_chunks(np.dtype(np.float32).itemsize)]
+    total_columns = sum(cols.shape[1] for cols in chunk_cols)
     F, CKK = p["W1"].shape[0], int(np.prod(p["W1"].shape[1:]))
     useful = 2.0 * F * CKK * conv_out.shape[0] * conv_out.shape[2] * conv_out.shape[3]
     wb = np.ascontiguousarray(np.concatenate([p["W1"].reshape(F, -1), p["b1"][:, None]], 1))
     dconv = np.ones_like(conv_out)
-    dout_grid = np.zeros((F, cols.shape[1]), np.float32)
+    dout_grids = [np.zeros((F, cols.shape[1]), np.float32) for cols in chunk_cols]
     w_columns = p["W1"].reshape(F, -1).T
-    # col2im multiplies w.T @ dout a few examples at a time; time the same chunks.
-    line = cols.shape[1] // X.shape[0]
-    chunk_bytes = getattr(fast_layers, "_CHUNK_BYTES", 3 * 2 ** 20)
-    chunk = max(1, chunk_bytes // (w_columns.shape[0] * line * 4)) * line
+
+    def forward_gemms():
+        for cols in chunk_cols:
+            wb @ cols
+
+    def dw_gemms():
+        for cols, dout_grid in zip(chunk_cols, dout_grids):
+            dout_grid @ cols.T
 
     def dx_gemms():
-        for start in range(0, dout_grid.shape[1], chunk):
-            w_columns @ dout_grid[:, start:start + chunk]
+        for dout_grid in dout_grids:
+            w_columns @ dout_grid
 
     # Each repetition times the whole layer and its matrix products back to back, so that
     # a busy phase of a shared machine hits both; the copies are the difference.
     parts = {"fwd": lambda: conv_forward_fast(X, p["W1"], p["b1"], conv_param),
-             "gemm_fwd": lambda: wb @ cols,
+             "gemm_fwd": forward_gemms,
              "bwd": lambda: conv_backward_fast(dconv, conv_cache),
-             "gemm_dw": lambda: dout_grid @ cols.T,
+             "gemm_dw": dw_gemms,
              "gemm_dx": dx_gemms}
     samples = {name: [] for name in parts}
     for repeat in range(repeats + 1):
@@ -162,7 +174,7 @@ def layer_breakdown(model, X, y, config, repeats):
     fwd, gemm_fwd, bwd, gemm_dw, gemm_dx = (np.array(samples[name]) for name in parts)
     t_fwd, t_gemm_fwd = float(np.median(fwd)), float(np.median(gemm_fwd))
     t_bwd, t_gemm_bwd = float(np.median(bwd)), float(np.median(gemm_dw + gemm_dx))
-    grid_flops = 2.0 * F * CKK * cols.shape[1]
+    grid_flops = 2.0 * F * CKK * total_columns
     rows += [("conv forward: GEMM w @ cols", "matmul", t_gemm_fwd, grid_flops),
              ("conv forward: im2col, bias row, output transpose", "im2col/col2im copies",
               float(np.median(fwd - gemm_fwd)), 0.0),
@@ -208,7 +220,7 @@ def layer_breakdown(model, X, y, config, repeats):
         add(f"augmentation ({config['augment']})", "elementwise", lambda: augment(X, rng))
     conv_gflops = 3 * useful / (t_fwd + t_bwd) / 1e9
     conv_gemm_gflops = 3 * grid_flops / (t_gemm_fwd + t_gemm_bwd) / 1e9
-    return rows, conv_gflops, conv_gemm_gflops, (F, CKK + 1, cols.shape[1])
+    return rows, conv_gflops, conv_gemm_gflops, (F, CKK + 1, total_columns)
 
 
 def square_matmul_gflops(size=2048, repeats=5):

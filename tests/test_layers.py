@@ -163,6 +163,17 @@ def test_batchnorm_train_output_has_zero_mean_unit_std_then_gamma_beta():
     np.testing.assert_allclose(out.std(axis=0), gamma, rtol=1e-5)
 
 
+def test_batchnorm_running_averages_use_the_biased_batch_variance_and_leave_x_alone():
+    rng = np.random.default_rng(6)
+    x = 2 * rng.standard_normal((50, 3)) - 1
+    x_before = x.copy()
+    bn_param = {'mode': 'train', 'momentum': 0.8}
+    batchnorm_forward(x, np.ones(3), np.zeros(3), bn_param)
+    np.testing.assert_allclose(bn_param['running_mean'], 0.2 * x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(bn_param['running_var'], 0.8 + 0.2 * x.var(axis=0), rtol=1e-12)
+    assert np.array_equal(x, x_before)
+
+
 def test_batchnorm_backward_matches_numeric_gradients():
     rng = np.random.default_rng(5)
     x = 3 * rng.standard_normal((6, 4)) + 2

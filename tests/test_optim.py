@@ -160,3 +160,28 @@ def test_every_rule_decreases_a_quadratic(name):
 def test_shape_mismatch_is_an_error(name):
     with pytest.raises(ValueError, match="shape"):
         UPDATE_RULES[name](np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize('name', sorted(UPDATE_RULES))
+def test_w_and_dw_are_left_unchanged(name):
+    # adam updates its moments in place; the parameter and its gradient must not change.
+    rng = np.random.default_rng(6)
+    w, dw = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    w_before, dw_before = w.copy(), dw.copy()
+    config = None
+    for _ in range(3):
+        next_w, config = UPDATE_RULES[name](w, dw, config)
+    assert np.array_equal(w, w_before) and np.array_equal(dw, dw_before)
+    assert not np.shares_memory(next_w, w)
+
+
+def test_adam_moments_are_exponential_averages_of_the_gradients():
+    dws = [np.array([1.0, -2.0]), np.array([3.0, 0.5]), np.array([-1.0, 4.0])]
+    w, config = np.zeros(2), {'beta1': 0.5, 'beta2': 0.75}
+    for dw in dws:
+        w, config = adam(w, dw, config)
+    m = sum(0.5 * 0.5 ** (2 - k) * dw for k, dw in enumerate(dws))
+    v = sum(0.25 * 0.75 ** (2 - k) * dw ** 2 for k, dw in enumerate(dws))
+    np.testing.assert_allclose(config['m'], m, rtol=1e-12)
+    np.testing.assert_allclose(config['v'], v, rtol=1e-12)
+    assert config['t'] == 3
