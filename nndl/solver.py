@@ -32,6 +32,21 @@ from nndl.model_io import read_model_file, save_model
 REQUIRED_DATA_KEYS = ('X_train', 'y_train', 'X_val', 'y_val')
 
 
+
+def flush_subnormals(values):
+    """Set the subnormal entries of a float array to zero, in place; returns the array.
+
+    A weight that only weight decay pulls on (say, into a ReLU unit that no longer fires)
+    shrinks geometrically under Adam until it falls below the smallest normal float
+    (about 1.2e-38 in float32). Arithmetic on such subnormal numbers takes many times
+    longer on many CPUs: seen here as a CIFAR-10 training step slowing from 0.26 s to
+    1.3 s in the fourth epoch, two thirds of it in the product with the hidden layer's
+    weights. Setting them to zero changes the network by less than 1e-38 per weight.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind == 'f':
+        values[np.abs(values) < np.finfo(values.dtype).tiny] = 0
+    return values
+
 class Solver:
     """Trains a model by minibatch gradient descent and tracks its accuracy.
 
@@ -161,7 +176,7 @@ class Solver:
                 raise KeyError(f"Solver: model.loss returned no gradient for parameter {name!r}")
             next_value, self.optim_configs[name] = self._update(
                 value, grads[name], self.optim_configs[name])
-            self.model.params[name] = next_value
+            self.model.params[name] = flush_subnormals(next_value)
         return float(loss)
 
     def check_accuracy(self, X, y, num_samples=None, batch_size=100):

@@ -165,6 +165,26 @@ def test_update_rule_may_be_a_callable(blob_data):
     assert len(calls) == 2 * (200 // 20)  # W and b at every step
 
 
+def test_weights_that_shrink_below_the_normal_floats_become_zero(blob_data):
+    # Subnormal floats make every product they enter many times slower; the Solver sets
+    # them to zero after each update (float32: below 1.18e-38).
+    model = SoftmaxRegression(5, 2)
+    for name in model.params:
+        model.params[name] = model.params[name].astype(np.float32)
+    model.params['W'][0] = [3e-39, -1e-44]    # subnormal
+    model.params['W'][1] = [2e-38, -2e-38]    # normal, if small
+
+    def keep(w, dw, config=None):
+        return w.copy(), config
+
+    solver = Solver(model, blob_data, update_rule=keep, num_epochs=1, batch_size=200,
+                    verbose=False)
+    solver.train()
+    assert model.params['W'].dtype == np.float32
+    assert np.array_equal(model.params['W'][0], [0.0, 0.0])
+    assert np.array_equal(model.params['W'][1], np.float32([2e-38, -2e-38]))
+
+
 def test_augment_sees_every_training_batch_and_no_check():
     seen = []
 

@@ -142,9 +142,12 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     if mode == 'train':
         sample_mean = x.mean(axis=0)
-        sample_var = x.var(axis=0)
+        x_hat = x - sample_mean
+        # The variance of each column: the mean of the squared centred values
+        # (einsum sums the squares without making an array of them).
+        sample_var = np.einsum('ij,ij->j', x_hat, x_hat) / x.shape[0]
         inv_std = 1.0 / np.sqrt(sample_var + eps)
-        x_hat = (x - sample_mean) * inv_std
+        x_hat *= inv_std              # in place: x_hat is a new array, not x
         out = gamma * x_hat + beta
         cache = (x_hat, gamma, inv_std)
         running_mean = momentum * running_mean + (1 - momentum) * sample_mean
@@ -174,9 +177,16 @@ def batchnorm_backward(dout, cache):
     if cache is None:
         raise ValueError("batchnorm_backward needs a cache from a forward pass in 'train' mode")
     x_hat, gamma, inv_std = cache
+    num_examples = dout.shape[0]
     dbeta = dout.sum(axis=0)
-    dgamma = (dout * x_hat).sum(axis=0)
-    dx_hat = dout * gamma
-    # The mean and variance depend on every example, which gives the two correction terms.
-    dx = inv_std * (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0))
+    dgamma = np.einsum('ij,ij->j', dout, x_hat)
+    # With dx_hat = dout * gamma, the gradient is
+    #     dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)),
+    # the two means coming from the mean and variance, which depend on every example.
+    # Per column, mean(dx_hat) = gamma * dbeta / N and mean(dx_hat * x_hat) =
+    # gamma * dgamma / N, so dx = gamma * inv_std * (dout - dbeta / N - x_hat * dgamma / N).
+    dx = x_hat * (dgamma / num_examples)
+    np.subtract(dout, dx, out=dx)
+    dx -= dbeta / num_examples
+    dx *= gamma * inv_std
     return dx, dgamma, dbeta

@@ -118,7 +118,7 @@ def adam(w, dw, config=None):
     - beta1: decay of the first moment (default 0.9).
     - beta2: decay of the second moment (default 0.999).
     - epsilon: keeps the division finite (default 1e-8).
-    - m, v: state, shape of w (start at zero).
+    - m, v: state, shape of w (start at zero; updated in place).
     - t: number of steps taken so far (starts at 0; incremented before use).
     """
     _check_shapes(w, dw)
@@ -132,13 +132,23 @@ def adam(w, dw, config=None):
     beta1, beta2 = config['beta1'], config['beta2']
     config['t'] += 1
     t = config['t']
-    m = beta1 * _state(config, 'm', w) + (1 - beta1) * dw
-    v = beta2 * _state(config, 'v', w) + (1 - beta2) * dw * dw
-    config['m'] = m.astype(dtype, copy=False)
-    config['v'] = v.astype(dtype, copy=False)
-    m_hat = m / (1 - beta1 ** t)
-    v_hat = v / (1 - beta2 ** t)
-    next_w = w - config['learning_rate'] * m_hat / (np.sqrt(v_hat) + config['epsilon'])
+    # The moments are updated in place (they are arrays of the size of w: making new ones
+    # at every step of every parameter costs time), and kept in the dtype of w.
+    m = _state(config, 'm', w).astype(dtype, copy=False)
+    v = _state(config, 'v', w).astype(dtype, copy=False)
+    m *= beta1
+    m += (1 - beta1) * dw
+    v *= beta2
+    v += (1 - beta2) * np.square(dw)
+    config['m'], config['v'] = m, v
+    # m_hat / (sqrt(v_hat) + epsilon), with the bias corrections m_hat = m / (1 - beta1**t)
+    # and v_hat = v / (1 - beta2**t) applied as scalars.
+    denominator = np.sqrt(v)
+    denominator *= 1 / np.sqrt(1 - beta2 ** t)
+    denominator += config['epsilon']
+    step = m * (config['learning_rate'] / (1 - beta1 ** t))
+    step /= denominator
+    next_w = w - step
     return next_w.astype(dtype, copy=False), config
 
 
