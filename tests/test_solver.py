@@ -175,6 +175,8 @@ def test_weights_that_shrink_below_the_normal_floats_become_zero(blob_data):
     model.params['W'][1] = [2e-38, -2e-38]    # normal, if small
 
     def keep(w, dw, config=None):
+        if 'm' not in config:
+            config.update(m=np.float32([5e-39, 1.0]), rate=1e-39)
         return w.copy(), config
 
     solver = Solver(model, blob_data, update_rule=keep, num_epochs=1, batch_size=200,
@@ -183,6 +185,9 @@ def test_weights_that_shrink_below_the_normal_floats_become_zero(blob_data):
     assert model.params['W'].dtype == np.float32
     assert np.array_equal(model.params['W'][0], [0.0, 0.0])
     assert np.array_equal(model.params['W'][1], np.float32([2e-38, -2e-38]))
+    # the update rule's state too (arrays only: a number in the config is its own)
+    assert np.array_equal(solver.optim_configs['W']['m'], [0.0, 1.0])
+    assert solver.optim_configs['W']['rate'] == 1e-39
 
 
 def test_augment_sees_every_training_batch_and_no_check():
