@@ -165,18 +165,19 @@ def test_update_rule_may_be_a_callable(blob_data):
     assert len(calls) == 2 * (200 // 20)  # W and b at every step
 
 
-def test_weights_that_shrink_below_the_normal_floats_become_zero(blob_data):
-    # Subnormal floats make every product they enter many times slower; the Solver sets
-    # them to zero after each update (float32: below 1.18e-38).
+def test_negligible_weights_and_subnormal_optimizer_state_become_zero(blob_data):
+    # Subnormal floats make every product they enter many times slower. After each update
+    # the Solver zeroes parameters below eps**2 of their dtype (float32: 1.4e-14) and
+    # subnormal entries of the update rule's state (float32: below 1.18e-38).
     model = SoftmaxRegression(5, 2)
     for name in model.params:
         model.params[name] = model.params[name].astype(np.float32)
-    model.params['W'][0] = [3e-39, -1e-44]    # subnormal
-    model.params['W'][1] = [2e-38, -2e-38]    # normal, if small
+    model.params['W'][0] = [1e-15, -3e-39]
+    model.params['W'][1] = [2e-14, -1e-13]
 
     def keep(w, dw, config=None):
         if 'm' not in config:
-            config.update(m=np.float32([5e-39, 1.0]), rate=1e-39)
+            config.update(m=np.float32([5e-39, 1e-30]), rate=1e-39)
         return w.copy(), config
 
     solver = Solver(model, blob_data, update_rule=keep, num_epochs=1, batch_size=200,
@@ -184,10 +185,9 @@ def test_weights_that_shrink_below_the_normal_floats_become_zero(blob_data):
     solver.train()
     assert model.params['W'].dtype == np.float32
     assert np.array_equal(model.params['W'][0], [0.0, 0.0])
-    assert np.array_equal(model.params['W'][1], np.float32([2e-38, -2e-38]))
-    # the update rule's state too (arrays only: a number in the config is its own)
-    assert np.array_equal(solver.optim_configs['W']['m'], [0.0, 1.0])
-    assert solver.optim_configs['W']['rate'] == 1e-39
+    assert np.array_equal(model.params['W'][1], np.float32([2e-14, -1e-13]))
+    assert np.array_equal(solver.optim_configs['W']['m'], np.float32([0.0, 1e-30]))
+    assert solver.optim_configs['W']['rate'] == 1e-39   # a number in the config is its own
 
 
 def test_augment_sees_every_training_batch_and_no_check():
