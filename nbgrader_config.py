@@ -31,15 +31,15 @@ c.CourseDirectory.course_id = "nndl"
 # c.CourseDirectory.db_url = "postgresql://USER:PASSWORD@HOST:5432/nndl_gradebook"
 
 # nbgrader generate_assignment: stock preprocessors, then CleanRelease, which keeps only
-# the notebooks and the modules of nndl/ and utils/ in the release and stubs out every
-# ### BEGIN SOLUTION region of the released .py files.
+# the notebooks, the modules of nndl/ and utils/ and the students' requirements.txt in the
+# release and stubs out every ### BEGIN SOLUTION region of the released .py files.
 c.GenerateAssignment.preprocessors = [
     IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
     CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
     ComputeChecksums, CheckCellMetadata,
     CleanRelease,
 ]
-c.CleanRelease.release_files = ["nndl/*.py", "utils/*.py"]
+c.CleanRelease.release_files = ["nndl/*.py", "utils/*.py", "requirements.txt"]
 
 # nbgrader autograde: the student's own files (and the model their run saved) are graded;
 # every other file of source/hw5 (nndl/layers.py, utils/*.py, ...) is copied over the

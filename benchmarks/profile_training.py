@@ -136,7 +136,8 @@ def layer_breakdown(model, X, y, config, repeats):
     geometry = fast_layers._ConvGeometry(X.shape, p["W1"].shape, stride, pad)
     phases = conv_cache[-1]   # the padded input, split by stride phase
     chunk_cols = [geometry.im2col(phases, start, stop).copy()
-                  for start, stop in geometry.example_chunks(np.dtype(np.float32).itemsize)]
+                  for start, stop in geometry.example_chunks(np.dtype(np.float32).itemsize,
+                                                                 fast_layers._blas_threads())]
     total_columns = sum(cols.shape[1] for cols in chunk_cols)
     F, CKK = p["W1"].shape[0], int(np.prod(p["W1"].shape[1:]))
     useful = 2.0 * F * CKK * conv_out.shape[0] * conv_out.shape[2] * conv_out.shape[3]
@@ -151,7 +152,7 @@ def layer_breakdown(model, X, y, config, repeats):
 
     def dw_gemms():
         for cols, dout_grid in zip(chunk_cols, dout_grids):
-            dout_grid @ cols.T
+            cols @ dout_grid.T
 
     def dx_gemms():
         for dout_grid in dout_grids:
@@ -178,7 +179,7 @@ def layer_breakdown(model, X, y, config, repeats):
     rows += [("conv forward: GEMM w @ cols", "matmul", t_gemm_fwd, grid_flops),
              ("conv forward: im2col, bias row, output transpose", "im2col/col2im copies",
               float(np.median(fwd - gemm_fwd)), 0.0),
-             ("conv backward: GEMMs dout @ cols.T and w.T @ dout", "matmul",
+             ("conv backward: GEMMs cols @ dout.T and w.T @ dout", "matmul",
               t_gemm_bwd, 2 * grid_flops),
              ("conv backward: col2im, dout grid, phases", "im2col/col2im copies",
               float(np.median(bwd - gemm_dw - gemm_dx)), 0.0)]
@@ -192,12 +193,13 @@ def layer_breakdown(model, X, y, config, repeats):
             lambda: spatial_batchnorm_backward(dconv, bn_cache))
     else:
         bn_out = conv_out
-    relu_out, relu_cache = relu_forward(bn_out)
-    add("relu forward + backward (conv)", "elementwise",
-        lambda: relu_backward(dconv, relu_forward(bn_out)[1]))
-    pooled, pool_cache = max_pool_forward_fast(relu_out, pool_param)
-    add("max pool forward", "pooling", lambda: max_pool_forward_fast(relu_out, pool_param))
-    add("max pool backward", "pooling", lambda: max_pool_backward_fast(pooled, pool_cache))
+    # The sandwich layer pools first and applies ReLU to the pooled output (the same result).
+    pooled_raw, pool_cache = max_pool_forward_fast(bn_out, pool_param)
+    add("max pool forward", "pooling", lambda: max_pool_forward_fast(bn_out, pool_param))
+    add("max pool backward", "pooling", lambda: max_pool_backward_fast(pooled_raw, pool_cache))
+    pooled, relu_cache = relu_forward(pooled_raw)
+    add("relu forward + backward (pooled conv output)", "elementwise",
+        lambda: relu_backward(pooled, relu_forward(pooled_raw)[1]))
 
     N, D, H = X.shape[0], p["W2"].shape[0], p["W2"].shape[1]
     hidden, hidden_cache = affine_forward(pooled, p["W2"], p["b2"])

@@ -2,7 +2,8 @@
 
 The root packages nndl/ and utils/ are the only copy of the course code. The assignment
 folder source/hw5/ holds, besides its notebooks, one relative symbolic link per released
-module (source/hw5/nndl/conv_layers.py -> ../../../nndl/conv_layers.py). nbgrader copies
+module (source/hw5/nndl/conv_layers.py -> ../../../nndl/conv_layers.py) and one to the
+students' requirements.txt. nbgrader copies
 the files of source/hw5 into the release and, during autograding, over the student's
 files; both copies follow the links, so they write the real, current files.
 (nbgrader walks folders without following links to folders, so a single link
@@ -44,6 +45,16 @@ def released_modules(repo_root=REPO_ROOT):
     return modules
 
 
+# Files of the repository root that go into the assignment too: the students' install
+# list (the README's `pip install -r requirements.txt`, run in the released folder).
+RELEASED_ROOT_FILES = ('requirements.txt',)
+
+
+def released_files(repo_root=REPO_ROOT):
+    """Paths of everything source/hw5 links to: the released modules and root files."""
+    return released_modules(repo_root) + list(RELEASED_ROOT_FILES)
+
+
 def link_target(relative):
     """The relative target of the link source/hw5/<relative>, e.g. ../../../nndl/cnn.py."""
     depth = len(Path('source', ASSIGNMENT, relative).parts) - 1
@@ -51,14 +62,14 @@ def link_target(relative):
 
 
 def sync_links(source_dir=SOURCE_DIR, repo_root=REPO_ROOT, check=False):
-    """Make the module links of ``source_dir`` match released_modules().
+    """Make the links of ``source_dir`` match released_files().
 
     Creates missing links, repoints wrong ones and removes links and files in the package
     folders of ``source_dir`` that are not released modules. Returns the list of changes
     (as text); with ``check``, changes nothing and only reports them.
     """
     source_dir = Path(source_dir)
-    wanted = {relative: link_target(relative) for relative in released_modules(repo_root)}
+    wanted = {relative: link_target(relative) for relative in released_files(repo_root)}
     changes = []
     for package in PACKAGES:
         folder = source_dir / package

@@ -53,7 +53,7 @@ from utils.vis_utils import plot_filters, plot_training_curves
 # 'solver' to the Solver, 'augment' names an entry of AUGMENTATIONS (or None).
 REFERENCE_CONFIGS = {
     ('cifar10', 'threelayer'): {
-        'model': {'num_filters': 32, 'filter_size': 5, 'hidden_dim': 500,
+        'model': {'num_filters': 32, 'filter_size': 5, 'hidden_dim': 256,
                   'weight_scale': 1e-2, 'reg': 1e-3, 'use_batchnorm': True},
         'solver': {'update_rule': 'adam', 'optim_config': {'learning_rate': 1e-3},
                    'lr_decay': 0.75, 'batch_size': 100, 'num_epochs': 8},

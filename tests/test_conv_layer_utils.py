@@ -79,3 +79,31 @@ def test_conv_bn_relu_normalizes_each_channel_before_relu():
     np.testing.assert_allclose(out, out_other_bias, atol=1e-9)
     positive_fraction = (out > 0).mean(axis=(0, 2, 3))
     assert np.all((positive_fraction > 0.2) & (positive_fraction < 0.8))
+
+
+@pytest.mark.parametrize('pool_param', [POOL_PARAM,
+                                        {'pool_height': 3, 'pool_width': 2, 'stride': 1}])
+def test_relu_pool_sandwich_equals_relu_then_pool_exactly(pool_param):
+    # The sandwich pools before its ReLU; that must give the results of ReLU then pooling,
+    # bit for bit, also where a window is all negative, holds zeros or ties (the integer
+    # weights below make many of each), and with overlapping windows.
+    from nndl.layers import relu_backward, relu_forward
+    from utils.fast_layers import (conv_backward_fast, max_pool_backward_fast,
+                                   max_pool_forward_fast)
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 3, (3, 2, 7, 7)).astype(np.float64)
+    w = rng.integers(-1, 2, (4, 2, 3, 3)).astype(np.float64)
+    b = np.array([0.0, -3.0, 1.0, -40.0])          # the last channel is negative everywhere
+    out, cache = conv_relu_pool_forward(x, w, b, CONV_PARAM, pool_param)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = conv_relu_pool_backward(dout, cache)
+
+    conv_out, conv_cache = conv_forward_fast(x, w, b, CONV_PARAM)
+    assert np.mean(conv_out == 0) > 0.05 and np.all(conv_out[:, 3] < 0)
+    relu_out, relu_cache = relu_forward(conv_out)
+    expected, pool_cache = max_pool_forward_fast(relu_out, pool_param)
+    dconv = relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache)
+    expected_grads = conv_backward_fast(dconv, conv_cache)
+    np.testing.assert_array_equal(out, expected)
+    for grad, expected_grad in zip((dx, dw, db), expected_grads):
+        np.testing.assert_array_equal(grad, expected_grad)

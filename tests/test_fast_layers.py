@@ -120,6 +120,64 @@ def test_conv_fast_from_several_threads_at_once():
                     np.testing.assert_array_equal(array, reference_array)
 
 
+@pytest.mark.parametrize('workers', [2, 3])
+def test_conv_fast_on_several_worker_threads_matches_naive(monkeypatch, workers):
+    # As if NumPy's BLAS were allowed `workers` threads: the chunks (one or two examples
+    # each here) are shared out to the worker threads.
+    monkeypatch.setattr(fast_layers, '_CHUNK_BYTES', 1)
+    monkeypatch.setattr(fast_layers, '_blas_threads', lambda: workers)
+    x, w, b = conv_inputs((7, 3, 8, 9), (4, 3, 3, 2))
+    for conv_param in ({'stride': 1, 'pad': 1}, {'stride': (2, 3), 'pad': (2, 0)}):
+        out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+        out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+        assert max_abs_difference(out_fast, out_naive) < 1e-10
+        dout = np.random.default_rng(1).standard_normal(out_naive.shape)
+        for fast, naive in zip(conv_backward_fast(dout, cache_fast),
+                               conv_backward_naive(dout, cache_naive)):
+            assert max_abs_difference(fast, naive) < 1e-10
+
+
+def test_run_chunks_uses_worker_threads_and_keeps_the_order_of_the_chunks():
+    import threading
+    import time
+    chunks = [(start, start + 1) for start in range(8)]
+
+    def task(start, stop):
+        time.sleep(0.01 * (8 - start))     # the first chunks finish last
+        return start, threading.current_thread().name
+
+    threads_before = fast_layers._blas_threads()
+    results = fast_layers._run_chunks(task, chunks, workers=2)
+    assert [start for start, _ in results] == list(range(8))
+    names = {name for _, name in results}
+    assert len(names) == 2 and all(name.startswith('fast_layers') for name in names)
+    # The one-thread limit on the BLAS holds only while the chunks run.
+    assert fast_layers._blas_threads() == threads_before
+    # One worker, or a single chunk: everything runs in the calling thread.
+    here = threading.current_thread().name
+    assert {name for _, name in fast_layers._run_chunks(task, chunks[:3], 1)} == {here}
+    assert {name for _, name in fast_layers._run_chunks(task, chunks[:1], 2)} == {here}
+
+
+@pytest.mark.parametrize('num_examples, chunk_bytes, workers',
+                         [(50, 4 * 2 ** 20, 1), (50, 4 * 2 ** 20, 2), (50, 1, 2),
+                          (3, 4 * 2 ** 20, 4), (101, 200_000, 3)])
+def test_example_chunks_cover_every_example_in_balanced_shares(monkeypatch, num_examples,
+                                                               chunk_bytes, workers):
+    monkeypatch.setattr(fast_layers, '_CHUNK_BYTES', chunk_bytes)
+    geometry = fast_layers._ConvGeometry((num_examples, 32, 16, 16), (64, 32, 3, 3),
+                                         (1, 1), (1, 1))
+    chunks = geometry.example_chunks(itemsize=4, workers=workers)
+    assert chunks[0][0] == 0 and chunks[-1][1] == num_examples
+    assert all(stop == next_start for (_, stop), (next_start, _) in zip(chunks, chunks[1:]))
+    sizes = [stop - start for start, stop in chunks]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    per_example = (32 * 3 * 3 + 1) * geometry.line * 4
+    assert max(sizes) <= max(1, chunk_bytes // per_example)
+    if workers > 1 and len(chunks) < num_examples:   # (one example per chunk is the least)
+        assert len(chunks) % workers == 0
+
+
 def test_conv_fast_drops_rows_and_columns_the_stride_never_reaches():
     # H + 2 * pad - HH = 8 is not a multiple of stride 3: the last row and column of x
     # are in no window, so their gradient must be exactly zero.

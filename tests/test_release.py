@@ -107,12 +107,14 @@ def test_released_modules_have_stubs_and_no_regions():
         compile(text, relative, 'exec')
 
 
-def test_the_release_holds_exactly_the_notebooks_and_the_released_modules():
+def test_the_release_holds_exactly_the_notebooks_the_modules_and_the_requirements():
     files = sorted(p.relative_to(course.RELEASE_DIR).as_posix()
                    for p in course.RELEASE_DIR.rglob('*')
                    if p.is_file() and '__pycache__' not in p.parts)
     notebooks = [f"{name}.ipynb" for name in course.NOTEBOOKS]
-    assert files == sorted(notebooks + course.released_modules())
+    assert files == sorted(notebooks + course.released_files())
+    assert (course.RELEASE_DIR / 'requirements.txt').read_text() == (
+        course.REPO_ROOT / 'requirements.txt').read_text()
     for relative in course.INSTRUCTOR_ONLY:
         assert relative not in files
 
@@ -123,7 +125,7 @@ def test_source_notebooks_and_links_are_up_to_date():
 
 
 def test_every_source_module_is_a_link_to_the_root_package():
-    for relative in course.released_modules():
+    for relative in course.released_files():
         link = course.SOURCE_DIR / relative
         assert link.is_symlink()
         assert link.resolve() == (course.REPO_ROOT / relative).resolve()

@@ -190,6 +190,30 @@ def test_negligible_weights_and_subnormal_optimizer_state_become_zero(blob_data)
     assert solver.optim_configs['W']['rate'] == 1e-39   # a number in the config is its own
 
 
+def test_tiny_entries_are_zeroed_at_the_first_step_and_then_every_tenth(blob_data):
+    from nndl.solver import ZERO_TINY_EVERY
+    assert ZERO_TINY_EVERY == 10
+    model = SoftmaxRegression(5, 2)
+    model.params['W'] = model.params['W'].astype(np.float32)
+    zeroed_at = []
+
+    def plant_a_tiny_weight(w, dw, config=None):
+        # Runs at every step: was the tiny weight planted at the last step zeroed since?
+        config = {} if config is None else config
+        if w.shape == (5, 2):
+            config['step'] = config.get('step', 0) + 1
+            if config['step'] > 1 and w[0, 0] == 0:
+                zeroed_at.append(config['step'] - 1)
+            w = w.copy()
+            w[0, 0] = 1e-20
+        return w, config
+
+    solver = Solver(model, blob_data, update_rule=plant_a_tiny_weight, num_epochs=5,
+                    batch_size=20, verbose=False)   # 10 steps an epoch, 50 in all
+    solver.train()
+    assert zeroed_at == [1, 11, 21, 31, 41]
+
+
 def test_augment_sees_every_training_batch_and_no_check():
     seen = []
 

@@ -22,32 +22,43 @@ choices keep the copying cheap:
   windows reach, and flatten its rows into one line. Kernel offset (i, j) meets, at output
   (r, q), the input at ``(i * G + j) + (r * G + q)``: the same shift ``i * G + j`` for
   every output, so the block of ``cols`` for offset (i, j) is one contiguous slice of the
-  line, copied in one go. The price: outputs are computed on rows G wide instead of
+  line. A strided view of the line (numpy.lib.stride_tricks.as_strided) shows all
+  these slices at once, so the whole of ``cols`` is filled by one copy. The price: outputs are computed on rows G wide instead of
   W_out wide; the WW - 1 extra columns of each row are dropped in the forward pass and get
   zero gradient in the backward pass. With a stride s > 1, the padded input is first split
   into s * s "phases" (every s-th row and column, starting at each offset); offset (i, j)
-  then reads one phase with a stride of 1, and the same trick applies inside it.
+  then reads one phase with a stride of 1, and the same trick applies inside it (one
+  copy per phase).
 
 ``cols`` is C * HH * WW times larger than the input, so it is never built whole: the
-examples are processed a few at a time, in chunks whose ``cols`` takes a few MiB, and
-the backward pass rebuilds each chunk's ``cols`` from the cached padded input. The data
-of a chunk then stays in the CPU cache from one step to the next, and the caches hold
-little more than the input itself. The per-chunk arrays are scratch space, reused from
+examples are processed a few at a time, in chunks whose ``cols`` takes up to 8 MiB, and
+the backward pass rebuilds each chunk's ``cols`` from the cached padded input, so the
+caches hold little more than the input itself. The per-chunk arrays are scratch space, reused from
 one call to the next (one set per thread) instead of being allocated anew each time.
+
+When NumPy's BLAS may use several threads (OPENBLAS_NUM_THREADS and the like; threadpoolctl
+reads and sets the count), the chunks are shared out to that many worker threads, each
+running its matrix products on one BLAS thread, so that the copies run in parallel as well
+as the arithmetic. A chunk's results do not depend on the thread that computes it, and the
+chunks' shares of dw are added up in chunk order, so the results are the same on every run.
 
 Pooling loops over the pool_height * pool_width offsets inside the window, each one a
 strided view of the whole input, so any window, stride and overlap works.
 """
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from nndl.conv_layers import _check_conv_inputs, _check_pool_inputs
 
 
-# Size of the cols matrix of one chunk of examples: small enough that a chunk's data stays
-# in the CPU cache, large enough that each matrix product is big enough for BLAS.
-_CHUNK_BYTES = 4 * 2 ** 20
+# Largest size of the cols matrix of one chunk of examples: small enough that a layer's
+# scratch space stays small, large enough that each matrix product is big enough for BLAS
+# and the per-chunk overhead small (8 MiB ran the cases of benchmarks/bench_conv.py as fast
+# as or faster than 1, 2, 4, 16 and 32 MiB, with 1 and 2 threads).
+_CHUNK_BYTES = 8 * 2 ** 20
 
 
 _workspace = threading.local()
@@ -60,7 +71,7 @@ def _scratch(name, shape, dtype):
     operating system a page fault per 4 KiB the first time they are written, on every call;
     reusing them saves that (up to half the time of a small layer, measured on a 2-core
     virtual machine). Each thread has its own arrays, and each name one array, the largest asked
-    for so far: a few MiB for the per-chunk arrays, the size of the input for 'dphases'.
+    for so far: a few MiB each.
     """
     buffers = _workspace.__dict__.setdefault('buffers', {})
     size = int(np.prod(shape))
@@ -68,6 +79,60 @@ def _scratch(name, shape, dtype):
     if key not in buffers or buffers[key].size < size:
         buffers[key] = np.empty(size, dtype)
     return buffers[key][:size].reshape(shape)
+
+
+# Chunks run on as many threads as NumPy's BLAS may use (OPENBLAS_NUM_THREADS and the like),
+# each thread with a one-threaded BLAS. The BLAS alone would run only the matrix products
+# on several cores; this way the copies of im2col and col2im, which NumPy does on one core,
+# run in parallel too. One call at a time runs threaded; a call made meanwhile (from
+# another thread) runs its chunks one after the other.
+_blas = None                    # threadpoolctl's handle on NumPy's BLAS, made on first use
+_blas_threads_set = None        # the user's BLAS thread count while a threaded call runs
+_pool = None
+_pool_size = 0
+_threaded_call = threading.Lock()
+
+
+def _blas_threads():
+    """Number of threads the user lets NumPy's BLAS use (not the one-thread limit that a
+    threaded call sets for the time it runs, so that calls made meanwhile split their
+    work the same way and get the same results)."""
+    global _blas
+    if _blas_threads_set is not None:
+        return _blas_threads_set
+    if _blas is None:
+        _blas = ThreadpoolController().select(user_api='blas')
+    return max((library.num_threads for library in _blas.lib_controllers), default=1)
+
+
+def _run_chunks(task, chunks, workers):
+    """[task(start, stop) for (start, stop) in chunks], on up to ``workers`` threads.
+
+    Results come back in the order of the chunks, whatever the threads did first, so that
+    sums over chunks are always added up in the same order (the same rounding on every run).
+    """
+    global _pool, _pool_size, _blas_threads_set
+    if workers < 2 or len(chunks) < 2 or not _threaded_call.acquire(blocking=False):
+        return [task(start, stop) for start, stop in chunks]
+    try:
+        if _pool is None or _pool_size < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix='fast_layers')
+            _pool_size = workers
+        _blas_threads_set = _blas_threads()
+        try:
+            # Worker k does chunks k, k + workers, k + 2 * workers, ...
+            groups = [chunks[first::workers] for first in range(workers)]
+            with _blas.limit(limits=1):
+                group_results = list(_pool.map(
+                    lambda group: [task(start, stop) for start, stop in group], groups))
+            results = [None] * len(chunks)
+            for first, group_result in enumerate(group_results):
+                results[first::workers] = group_result
+            return results
+        finally:
+            _blas_threads_set = None
+    finally:
+        _threaded_call.release()
 
 
 def _output_size(input_size, window, stride, pad):
@@ -113,11 +178,11 @@ class _ConvGeometry:
                 yield i, j, i % self.stride_h, j % self.stride_w, shift
 
     def phase_slices(self):
-        """Yield, for each phase (a, b), the index pairing it with the input.
+        """Yield, for each phase (a, b), the slices pairing it with the input.
 
-        Yields (a, b, input_index, phase_index): x[input_index] (shape (N, C, h, w)) lands,
-        transposed to (C, N, h, w), at phases[a, b][phase_index] of the (C, N, grid_h,
-        grid_w) phase grid. Input columns to the right of the last window (there are some
+        Yields (a, b, (rows, cols), (grid_rows, grid_cols)): the input values
+        x[:, :, rows, cols] land at [:, :, grid_rows, grid_cols] of the (grid_h, grid_w)
+        grid of phase (a, b). Input columns to the right of the last window (there are some
         when the stride does not tile the input) have no place in the grid and are left out.
         """
         for a in range(self.stride_h):
@@ -126,8 +191,7 @@ class _ConvGeometry:
             for b in range(self.stride_w):
                 cols, grid_cols = self._axis_slices(b, self.width, self.stride_w, self.pad_w,
                                                     self.grid_w)
-                yield (a, b, (slice(None), slice(None), rows, cols),
-                       (slice(None), slice(None), grid_rows, grid_cols))
+                yield a, b, (rows, cols), (grid_rows, grid_cols)
 
     @staticmethod
     def _axis_slices(phase, size, stride, pad, grid_size):
@@ -142,20 +206,33 @@ class _ConvGeometry:
         grid_first = (first + pad) // stride
         return slice(first, end, stride), slice(grid_first, grid_first + count)
 
-    def to_phases(self, x, dtype):
-        """Pad x (N, C, H, W) and split it into phases, shape (s_h, s_w, C, N, grid_h * grid_w)."""
-        phases = np.zeros((self.stride_h, self.stride_w, self.channels, self.num_examples,
-                           self.grid_h, self.grid_w), dtype)
-        for a, b, input_index, phase_index in self.phase_slices():
-            phases[a, b][phase_index] = x[input_index].transpose(1, 0, 2, 3)
-        return phases.reshape(self.stride_h, self.stride_w, self.channels, self.num_examples, -1)
+    def zero_phases(self, dtype):
+        """Zeros of the shape of the phases, (s_h, s_w, C, N, grid_h * grid_w), for to_phases
+        to fill (the padding stays zero)."""
+        return np.zeros((self.stride_h, self.stride_w, self.channels, self.num_examples,
+                         self.grid_h * self.grid_w), dtype)
 
-    def example_chunks(self, itemsize):
-        """(start, stop) ranges of examples whose cols take about _CHUNK_BYTES each."""
+    def to_phases(self, x, phases, start, stop):
+        """Copy examples start:stop of x (N, C, H, W) into their places in phases (zeros
+        around them: the padding), channels first, split by phase."""
+        grids = phases.reshape(phases.shape[:4] + (self.grid_h, self.grid_w))
+        for a, b, (rows, cols), (grid_rows, grid_cols) in self.phase_slices():
+            grids[a, b, :, start:stop, grid_rows, grid_cols] = (
+                x[start:stop, :, rows, cols].transpose(1, 0, 2, 3))
+
+    def example_chunks(self, itemsize, workers=1):
+        """(start, stop) ranges of examples whose cols take at most about _CHUNK_BYTES each.
+
+        With several workers, the number of chunks is a multiple of ``workers`` and their
+        sizes differ by at most one example, so that the threads get equal shares.
+        """
         per_example = (self.channels * self.kernel_h * self.kernel_w + 1) * self.line * itemsize
-        chunk = max(1, _CHUNK_BYTES // per_example)
-        return [(start, min(start + chunk, self.num_examples))
-                for start in range(0, self.num_examples, chunk)]
+        largest = max(1, _CHUNK_BYTES // per_example)
+        count = -(-self.num_examples // largest)           # ceiling division
+        if workers > 1:
+            count = min(self.num_examples, -(-count // workers) * workers)
+        bounds = [self.num_examples * k // count for k in range(count + 1)]
+        return list(zip(bounds[:-1], bounds[1:]))
 
     def im2col(self, phases, start, stop):
         """The cols matrix of examples start:stop (a scratch array, valid until the next call).
@@ -165,23 +242,36 @@ class _ConvGeometry:
         all ones, for the bias.
         """
         kernel_size = self.channels * self.kernel_h * self.kernel_w
-        cols = _scratch('cols', (kernel_size + 1, (stop - start) * self.line), phases.dtype)
+        count = stop - start
+        cols = _scratch('cols', (kernel_size + 1, count * self.line), phases.dtype)
         windows = cols[:kernel_size].reshape(self.channels, self.kernel_h, self.kernel_w,
-                                             stop - start, self.line)
-        for i, j, phase_row, phase_col, shift in self.kernel_offsets():
-            windows[:, i, j] = phases[phase_row, phase_col, :, start:stop,
-                                      shift:shift + self.line]
+                                             count, self.line)
+        # The kernel offsets (i, j) = (a + s_h * k, b + s_w * l) all read phase (a, b), from
+        # the shift k * grid_w + l on. A strided view of the phase presents all of their
+        # windows at once, as an array (C, rows k, columns l, count, line), whose elements
+        # overlap in memory; one copy per phase then fills their rows of cols.
+        for a in range(self.stride_h):
+            for b in range(self.stride_w):
+                phase = phases[a, b, :, start:stop]           # (C, count, grid_h * grid_w)
+                channel_step, example_step, step = phase.strides
+                shifted = np.lib.stride_tricks.as_strided(
+                    phase, writeable=False,
+                    shape=(self.channels, len(range(a, self.kernel_h, self.stride_h)),
+                           len(range(b, self.kernel_w, self.stride_w)), count, self.line),
+                    strides=(channel_step, self.grid_w * step, step, example_step, step))
+                windows[:, a::self.stride_h, b::self.stride_w] = shifted
         cols[kernel_size] = 1
         return cols
 
-    def from_phases(self, phases):
-        """Inverse of to_phases: phases (s_h, s_w, C, N, grid_h * grid_w) -> (N, C, H, W)."""
-        phases = phases.reshape(self.stride_h, self.stride_w, self.channels, self.num_examples,
-                                self.grid_h, self.grid_w)
-        x = np.zeros((self.num_examples, self.channels, self.height, self.width), phases.dtype)
-        for a, b, input_index, phase_index in self.phase_slices():
-            x[input_index] = phases[a, b][phase_index].transpose(1, 0, 2, 3)
-        return x
+    def from_phases(self, dphases, dx, start):
+        """Inverse of to_phases: dphases (s_h, s_w, C, count, grid_h * grid_w), the gradient
+        of the phases of examples start:start + count, goes to dx[start:start + count]
+        (dx: (N, C, H, W); its entries that no window reads are left untouched)."""
+        count = dphases.shape[3]
+        grids = dphases.reshape(dphases.shape[:4] + (self.grid_h, self.grid_w))
+        for a, b, (rows, cols), (grid_rows, grid_cols) in self.phase_slices():
+            dx[start:start + count, :, rows, cols] = (
+                grids[a, b, :, :, grid_rows, grid_cols].transpose(1, 0, 2, 3))
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -207,20 +297,24 @@ def conv_forward_fast(x, w, b, conv_param):
     stride, pad = _check_conv_inputs(x, w, b, conv_param)
     dtype = np.result_type(x, w, b)
     geometry = _ConvGeometry(x.shape, w.shape, stride, pad)
-    phases = geometry.to_phases(x, dtype)
+    phases = geometry.zero_phases(dtype)
     # The "bias trick": [w | b] @ [cols; ones] = w @ cols + b.
     weights_and_bias = np.concatenate([w.reshape(geometry.filters, -1), b[:, None]],
                                       axis=1).astype(dtype, copy=False)
-
     out = np.empty((geometry.num_examples, geometry.filters, geometry.out_h, geometry.out_w),
                    dtype)
-    for start, stop in geometry.example_chunks(out.itemsize):
+
+    def forward_chunk(start, stop):
+        geometry.to_phases(x, phases, start, stop)
         cols = geometry.im2col(phases, start, stop)
         out_grid = np.matmul(weights_and_bias, cols,
                              out=_scratch('out_grid', (geometry.filters, cols.shape[1]), dtype))
         out[start:stop] = out_grid.reshape(geometry.filters, stop - start, geometry.out_h,
                                            geometry.grid_w)[..., :geometry.out_w].transpose(
                                                1, 0, 2, 3)
+
+    workers = _blas_threads()
+    _run_chunks(forward_chunk, geometry.example_chunks(out.itemsize, workers), workers)
     cache = (x, w, b, conv_param, phases)
     return out, cache
 
@@ -254,12 +348,10 @@ def conv_backward_fast(dout, cache):
     line = geometry.line
     w_columns = w.reshape(geometry.filters, -1).T.astype(dtype, copy=False)
 
-    dw_and_db = np.zeros((geometry.filters, kernel_size + 1), dtype)
-    dphases = _scratch('dphases', (geometry.stride_h, geometry.stride_w, geometry.channels,
-                                   geometry.num_examples, geometry.grid_h * geometry.grid_w),
-                       dtype)
-    dphases.fill(0)
-    for start, stop in geometry.example_chunks(dphases.itemsize):
+    dx = np.zeros(x.shape, dtype)
+
+    def backward_chunk(start, stop):
+        """Write dx[start:stop]; return the chunk's share of [dw | db], transposed."""
         count = stop - start
         cols = geometry.im2col(phases, start, stop)
         # dout on the output grid, filters first; the extra columns get zero gradient.
@@ -269,17 +361,25 @@ def conv_backward_fast(dout, cache):
         dout_grid[..., geometry.out_w:] = 0
         dout_grid = dout_grid.reshape(geometry.filters, -1)
 
-        dw_and_db += dout_grid @ cols.T
+        # The chunk's [dw | db], transposed: in this orientation OpenBLAS ran the product
+        # of the 3x3, 32 -> 64 case of benchmarks/bench_conv.py about a quarter faster.
+        dw_and_db_part = cols @ dout_grid.T
         dwindows = np.matmul(w_columns, dout_grid,
                              out=_scratch('dwindows', (kernel_size, count * line), dtype))
         # col2im: add each kernel offset's gradient back where its inputs came from.
         dwindows = dwindows.reshape(geometry.channels, geometry.kernel_h, geometry.kernel_w,
                                     count, line)
-        dphases_chunk = dphases[:, :, :, start:stop]
+        dphases = _scratch('dphases', phases.shape[:3] + (count, phases.shape[4]), dtype)
+        dphases.fill(0)
         for i, j, phase_row, phase_col, shift in geometry.kernel_offsets():
-            dphases_chunk[phase_row, phase_col, :, :, shift:shift + line] += dwindows[:, i, j]
+            dphases[phase_row, phase_col, :, :, shift:shift + line] += dwindows[:, i, j]
+        geometry.from_phases(dphases, dx, start)
+        return dw_and_db_part
 
-    dx = geometry.from_phases(dphases)
+    workers = _blas_threads()
+    parts = _run_chunks(backward_chunk, geometry.example_chunks(dtype.itemsize, workers),
+                        workers)
+    dw_and_db = sum(parts[1:], parts[0]).T
     dw = dw_and_db[:, :-1].reshape(w.shape)
     db = dw_and_db[:, -1].copy()
     return dx, dw, db

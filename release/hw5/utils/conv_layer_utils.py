@@ -9,6 +9,12 @@ Shapes: x (N, C, H, W), w (F, C, HH, WW), b (F,), gamma and beta (F,). The convo
 gives (N, F, H_conv, W_conv) with H_conv = (H + 2 * pad_h - HH) // stride_h + 1 (W_conv
 likewise); pooling then gives (N, F, H_pool, W_pool) with
 H_pool = (H_conv - pool_height) // pool_stride_h + 1 (W_pool likewise).
+
+ReLU then max pooling is computed as max pooling then ReLU: the two commute, because
+ReLU never swaps the order of two numbers (max of the ReLUs = ReLU of the max), and the
+gradients agree too (each window's gradient reaches its maximum only if that maximum is
+positive). The results are exactly the same, bit for bit, and ReLU works on the pooled
+output, pool_height * pool_width times smaller than the convolution's.
 """
 from nndl.conv_layers import spatial_batchnorm_backward, spatial_batchnorm_forward
 from nndl.layers import relu_backward, relu_forward
@@ -43,12 +49,13 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
 
     Inputs: x (N, C, H, W), w (F, C, HH, WW), b (F,), conv_param as for conv_forward_fast,
     pool_param as for max_pool_forward_fast.
-    Returns: out (N, F, H_pool, W_pool) and cache = (conv_cache, relu_cache, pool_cache).
+    Returns: out (N, F, H_pool, W_pool) and cache = (conv_cache, pool_cache, relu_cache)
+    (pooling is done before ReLU, with the same results: see the module docstring).
     """
     conv_out, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    relu_out, relu_cache = relu_forward(conv_out)
-    out, pool_cache = max_pool_forward_fast(relu_out, pool_param)
-    return out, (conv_cache, relu_cache, pool_cache)
+    pool_out, pool_cache = max_pool_forward_fast(conv_out, pool_param)
+    out, relu_cache = relu_forward(pool_out)
+    return out, (conv_cache, pool_cache, relu_cache)
 
 
 def conv_relu_pool_backward(dout, cache):
@@ -57,9 +64,9 @@ def conv_relu_pool_backward(dout, cache):
     Inputs: dout (N, F, H_pool, W_pool) and the cache of the forward pass.
     Returns: dx (N, C, H, W), dw (F, C, HH, WW), db (F,).
     """
-    conv_cache, relu_cache, pool_cache = cache
-    drelu = max_pool_backward_fast(dout, pool_cache)
-    dconv = relu_backward(drelu, relu_cache)
+    conv_cache, pool_cache, relu_cache = cache
+    dpool = relu_backward(dout, relu_cache)
+    dconv = max_pool_backward_fast(dpool, pool_cache)
     return conv_backward_fast(dconv, conv_cache)
 
 
@@ -95,13 +102,14 @@ def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_p
 
     Inputs: as for conv_bn_relu_forward, plus pool_param as for max_pool_forward_fast.
     Returns: out (N, F, H_pool, W_pool) and
-    cache = (conv_cache, bn_cache, relu_cache, pool_cache).
+    cache = (conv_cache, bn_cache, pool_cache, relu_cache) (pooling is done before ReLU,
+    with the same results: see the module docstring).
     """
     conv_out, conv_cache = conv_forward_fast(x, w, b, conv_param)
     bn_out, bn_cache = spatial_batchnorm_forward(conv_out, gamma, beta, bn_param)
-    relu_out, relu_cache = relu_forward(bn_out)
-    out, pool_cache = max_pool_forward_fast(relu_out, pool_param)
-    return out, (conv_cache, bn_cache, relu_cache, pool_cache)
+    pool_out, pool_cache = max_pool_forward_fast(bn_out, pool_param)
+    out, relu_cache = relu_forward(pool_out)
+    return out, (conv_cache, bn_cache, pool_cache, relu_cache)
 
 
 def conv_bn_relu_pool_backward(dout, cache):
@@ -110,9 +118,9 @@ def conv_bn_relu_pool_backward(dout, cache):
     Inputs: dout (N, F, H_pool, W_pool) and the cache of the forward pass.
     Returns: dx (N, C, H, W), dw (F, C, HH, WW), db (F,), dgamma (F,), dbeta (F,).
     """
-    conv_cache, bn_cache, relu_cache, pool_cache = cache
-    drelu = max_pool_backward_fast(dout, pool_cache)
-    dbn = relu_backward(drelu, relu_cache)
+    conv_cache, bn_cache, pool_cache, relu_cache = cache
+    dpool = relu_backward(dout, relu_cache)
+    dbn = max_pool_backward_fast(dpool, pool_cache)
     dconv, dgamma, dbeta = spatial_batchnorm_backward(dbn, bn_cache)
     dx, dw, db = conv_backward_fast(dconv, conv_cache)
     return dx, dw, db, dgamma, dbeta
