@@ -149,14 +149,32 @@ def test_run_chunks_uses_worker_threads_and_keeps_the_order_of_the_chunks():
     threads_before = fast_layers._blas_threads()
     results = fast_layers._run_chunks(task, chunks, workers=2)
     assert [start for start, _ in results] == list(range(8))
+    # The calling thread is one of the two workers, a pool thread the other.
     names = {name for _, name in results}
-    assert len(names) == 2 and all(name.startswith('fast_layers') for name in names)
+    here = threading.current_thread().name
+    assert len(names) == 2 and here in names
+    assert all(name.startswith('fast_layers') for name in names - {here})
     # The one-thread limit on the BLAS holds only while the chunks run.
     assert fast_layers._blas_threads() == threads_before
     # One worker, or a single chunk: everything runs in the calling thread.
-    here = threading.current_thread().name
     assert {name for _, name in fast_layers._run_chunks(task, chunks[:3], 1)} == {here}
     assert {name for _, name in fast_layers._run_chunks(task, chunks[:1], 2)} == {here}
+
+
+def test_run_chunks_passes_on_an_error_and_leaves_the_blas_as_it_was():
+    threads_before = fast_layers._blas_threads()
+
+    def task(start, stop):
+        if start == 2:
+            raise ValueError("chunk 2 failed")
+        return start
+
+    # Chunk 2 runs in the calling thread with 2 workers, in a pool thread with 3.
+    for workers in (2, 3):
+        with pytest.raises(ValueError, match="chunk 2 failed"):
+            fast_layers._run_chunks(task, [(k, k + 1) for k in range(4)], workers)
+        assert fast_layers._blas_threads() == threads_before
+        assert fast_layers._run_chunks(lambda a, b: a, [(0, 1), (1, 2)], 2) == [0, 1]
 
 
 @pytest.mark.parametrize('num_examples, chunk_bytes, workers',

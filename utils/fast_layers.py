@@ -46,7 +46,7 @@ Pooling loops over the pool_height * pool_width offsets inside the window, each 
 strided view of the whole input, so any window, stride and overlap works.
 """
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -115,16 +115,25 @@ def _run_chunks(task, chunks, workers):
     if workers < 2 or len(chunks) < 2 or not _threaded_call.acquire(blocking=False):
         return [task(start, stop) for start, stop in chunks]
     try:
-        if _pool is None or _pool_size < workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix='fast_layers')
-            _pool_size = workers
+        if _pool is None or _pool_size < workers - 1:
+            _pool = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix='fast_layers')
+            _pool_size = workers - 1
         _blas_threads_set = _blas_threads()
         try:
-            # Worker k does chunks k, k + workers, k + 2 * workers, ...
+            # Worker k does chunks k, k + workers, k + 2 * workers, ...; the calling thread
+            # is worker 0, the pool's threads the others.
             groups = [chunks[first::workers] for first in range(workers)]
+
+            def run_group(group):
+                return [task(start, stop) for start, stop in group]
+
             with _blas.limit(limits=1):
-                group_results = list(_pool.map(
-                    lambda group: [task(start, stop) for start, stop in group], groups))
+                others = [_pool.submit(run_group, group) for group in groups[1:]]
+                try:
+                    group_results = [run_group(groups[0])]
+                finally:
+                    wait(others)      # even if worker 0 failed: nothing runs on afterwards
+                group_results += [future.result() for future in others]
             results = [None] * len(chunks)
             for first, group_result in enumerate(group_results):
                 results[first::workers] = group_result
