@@ -23,9 +23,9 @@ choices keep the copying cheap:
   (r, q), the input at ``(i * G + j) + (r * G + q)``: the same shift ``i * G + j`` for
   every output, so the block of ``cols`` for offset (i, j) is one contiguous slice of the
   line. A strided view of the line (numpy.lib.stride_tricks.as_strided) shows all
-  these slices at once, so the whole of ``cols`` is filled by one copy. The price: outputs are computed on rows G wide instead of
-  W_out wide; the WW - 1 extra columns of each row are dropped in the forward pass and get
-  zero gradient in the backward pass. With a stride s > 1, the padded input is first split
+  these slices at once, so the whole of ``cols`` is filled by one copy. The price:
+  outputs are computed on rows G wide instead of W_out wide; the WW - 1 extra columns of
+  each row are dropped in the forward pass and get zero gradient in the backward pass. With a stride s > 1, the padded input is first split
   into s * s "phases" (every s-th row and column, starting at each offset); offset (i, j)
   then reads one phase with a stride of 1, and the same trick applies inside it (one
   copy per phase).
@@ -33,8 +33,8 @@ choices keep the copying cheap:
 ``cols`` is C * HH * WW times larger than the input, so it is never built whole: the
 examples are processed a few at a time, in chunks whose ``cols`` takes up to 8 MiB, and
 the backward pass rebuilds each chunk's ``cols`` from the cached padded input, so the
-caches hold little more than the input itself. The per-chunk arrays are scratch space, reused from
-one call to the next (one set per thread) instead of being allocated anew each time.
+caches hold little more than the input itself. The per-chunk arrays are scratch space,
+reused from one call to the next (one set per thread) instead of being allocated anew.
 
 When NumPy's BLAS may use several threads (OPENBLAS_NUM_THREADS and the like; threadpoolctl
 reads and sets the count), the chunks are shared out to that many worker threads, each
@@ -56,8 +56,9 @@ from nndl.conv_layers import _check_conv_inputs, _check_pool_inputs
 
 # Largest size of the cols matrix of one chunk of examples: small enough that a layer's
 # scratch space stays small, large enough that each matrix product is big enough for BLAS
-# and the per-chunk overhead small (8 MiB ran the cases of benchmarks/bench_conv.py as fast
-# as or faster than 1, 2, 4, 16 and 32 MiB, with 1 and 2 threads).
+# and the per-chunk overhead small. Of 1, 2, 4, 8, 16 and 32 MiB, 8 was the fastest or
+# within a few per cent of it on the cases of benchmarks/bench_conv.py, with 1 and 2
+# threads, except one (docs/benchmarks.md).
 _CHUNK_BYTES = 8 * 2 ** 20
 
 
