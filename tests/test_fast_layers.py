@@ -1,5 +1,6 @@
 """Tests of utils.fast_layers: same results as the naive layers (and PyTorch), on every shape."""
 import itertools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -73,6 +74,44 @@ def test_conv_fast_in_chunks_of_one_example(monkeypatch, stride, pad, workers):
     monkeypatch.setattr(fast_layers, '_CHUNK_BYTES', 1)
     monkeypatch.setattr(fast_layers, '_blas_threads', lambda: workers)
     x, w, b = conv_inputs((7, 2, 7, 8), (3, 2, 3, 4))
+    conv_param = {'stride': stride, 'pad': pad}
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    assert max_abs_difference(out_fast, out_naive) < 1e-10
+    dout = np.random.default_rng(1).standard_normal(out_naive.shape)
+    for fast, naive in zip(conv_backward_fast(dout, cache_fast),
+                           conv_backward_naive(dout, cache_naive)):
+        assert max_abs_difference(fast, naive) < 1e-10
+
+
+class NumpyWithDirtyEmpty:
+    """numpy, except that np.empty returns arrays full of NaN: memory as dirty as it gets."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(shape, dtype=float):
+        return np.full(shape, np.nan, dtype)
+
+
+@pytest.mark.parametrize('workers', [1, 2])
+@pytest.mark.parametrize('x_shape, kernel, stride, pad', [
+    ((3, 2, 7, 8), (3, 3, 4), 1, 1), ((3, 2, 9, 9), (3, 3, 3), 3, 1),
+    ((3, 2, 7, 8), (3, 3, 4), (3, 2), (1, 2)), ((2, 3, 6, 5), (2, 5, 1), 2, 0)])
+def test_conv_fast_writes_every_scratch_cell_it_reads(monkeypatch, workers, x_shape, kernel,
+                                                      stride, pad):
+    # The scratch arrays (cols, the gradient grids) are reused from call to call and hold
+    # whatever the last user left: the layers must write every cell of them that they read
+    # (the bias row, the extra columns of the grid, the padding of dphases). Here every
+    # array made with np.empty starts full of NaN and the chunks hold one example each,
+    # so a cell left out poisons the results.
+    monkeypatch.setattr(fast_layers, 'np', NumpyWithDirtyEmpty())
+    monkeypatch.setattr(fast_layers, '_workspace', threading.local())
+    monkeypatch.setattr(fast_layers, '_CHUNK_BYTES', 1)
+    monkeypatch.setattr(fast_layers, '_blas_threads', lambda: workers)
+    num_filters, kernel_h, kernel_w = kernel
+    x, w, b = conv_inputs(x_shape, (num_filters, x_shape[1], kernel_h, kernel_w))
     conv_param = {'stride': stride, 'pad': pad}
     out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
     out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)

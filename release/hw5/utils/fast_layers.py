@@ -22,13 +22,13 @@ choices keep the copying cheap:
   windows reach, and flatten its rows into one line. Kernel offset (i, j) meets, at output
   (r, q), the input at ``(i * G + j) + (r * G + q)``: the same shift ``i * G + j`` for
   every output, so the block of ``cols`` for offset (i, j) is one contiguous slice of the
-  line. A strided view of the line (numpy.lib.stride_tricks.as_strided) shows all
-  these slices at once, so the whole of ``cols`` is filled by one copy. The price:
-  outputs are computed on rows G wide instead of W_out wide; the WW - 1 extra columns of
-  each row are dropped in the forward pass and get zero gradient in the backward pass. With a stride s > 1, the padded input is first split
-  into s * s "phases" (every s-th row and column, starting at each offset); offset (i, j)
-  then reads one phase with a stride of 1, and the same trick applies inside it (one
-  copy per phase).
+  line. A strided view of the line (numpy.lib.stride_tricks.as_strided) shows all these
+  slices at once, so the whole of ``cols`` is filled by one copy. The price: outputs are
+  computed on rows G wide instead of W_out wide; the WW - 1 extra columns of each row are
+  dropped in the forward pass and get zero gradient in the backward pass. With a stride
+  s > 1, the padded input is first split into s * s "phases" (every s-th row and column,
+  starting at each offset); offset (i, j) then reads one phase with a stride of 1, and
+  the same trick applies inside it (one copy per phase).
 
 ``cols`` is C * HH * WW times larger than the input, so it is never built whole: the
 examples are processed a few at a time, in chunks whose ``cols`` takes up to 8 MiB, and
@@ -94,16 +94,22 @@ _pool_size = 0
 _threaded_call = threading.Lock()
 
 
+def _blas_controller():
+    """threadpoolctl's handle on NumPy's BLAS (made on first use)."""
+    global _blas
+    if _blas is None:
+        _blas = ThreadpoolController().select(user_api='blas')
+    return _blas
+
+
 def _blas_threads():
     """Number of threads the user lets NumPy's BLAS use (not the one-thread limit that a
     threaded call sets for the time it runs, so that calls made meanwhile split their
     work the same way and get the same results)."""
-    global _blas
     if _blas_threads_set is not None:
         return _blas_threads_set
-    if _blas is None:
-        _blas = ThreadpoolController().select(user_api='blas')
-    return max((library.num_threads for library in _blas.lib_controllers), default=1)
+    return max((library.num_threads for library in _blas_controller().lib_controllers),
+               default=1)
 
 
 def _run_chunks(task, chunks, workers):
@@ -128,7 +134,7 @@ def _run_chunks(task, chunks, workers):
             def run_group(group):
                 return [task(start, stop) for start, stop in group]
 
-            with _blas.limit(limits=1):
+            with _blas_controller().limit(limits=1):
                 others = [_pool.submit(run_group, group) for group in groups[1:]]
                 try:
                     group_results = [run_group(groups[0])]
@@ -273,6 +279,41 @@ class _ConvGeometry:
         cols[kernel_size] = 1
         return cols
 
+    def grid_to_output(self, out_grid, out, start):
+        """Copy a chunk's outputs, out_grid (F, count * line) as the forward product gives
+        them, to out[start:start + count] (out: (N, F, H_out, W_out)), dropping the extra
+        columns of the grid."""
+        count = out_grid.shape[1] // self.line
+        grid = out_grid.reshape(self.filters, count, self.out_h, self.grid_w)
+        out[start:start + count] = grid[..., :self.out_w].transpose(1, 0, 2, 3)
+
+    def output_to_grid(self, dout, start, stop, dtype):
+        """Inverse of grid_to_output for the gradient: dout[start:stop] (of shape
+        (N, F, H_out, W_out)) as a scratch array (F, count * line), filters first, with zero
+        gradient in the extra columns of the grid."""
+        grid = _scratch('dout_grid', (self.filters, stop - start, self.out_h, self.grid_w), dtype)
+        grid[..., :self.out_w] = dout[start:stop].transpose(1, 0, 2, 3)
+        grid[..., self.out_w:] = 0
+        return grid.reshape(self.filters, -1)
+
+    def col2im(self, dwindows, phases_shape):
+        """Inverse of im2col for the gradient: add each window's gradient back to the
+        inputs it came from.
+
+        dwindows: (C * HH * WW, count * line), the gradient of the rows of cols (without
+        the bias row). Returns the gradient of the phases of the chunk, a scratch array of
+        shape (s_h, s_w, C, count, grid_h * grid_w) (phases_shape with count examples).
+        """
+        count = dwindows.shape[1] // self.line
+        dwindows = dwindows.reshape(self.channels, self.kernel_h, self.kernel_w, count,
+                                    self.line)
+        dphases = _scratch('dphases', phases_shape[:3] + (count, phases_shape[4]),
+                           dwindows.dtype)
+        dphases.fill(0)
+        for i, j, phase_row, phase_col, shift in self.kernel_offsets():
+            dphases[phase_row, phase_col, :, :, shift:shift + self.line] += dwindows[:, i, j]
+        return dphases
+
     def from_phases(self, dphases, dx, start):
         """Inverse of to_phases: dphases (s_h, s_w, C, count, grid_h * grid_w), the gradient
         of the phases of examples start:start + count, goes to dx[start:start + count]
@@ -319,9 +360,7 @@ def conv_forward_fast(x, w, b, conv_param):
         cols = geometry.im2col(phases, start, stop)
         out_grid = np.matmul(weights_and_bias, cols,
                              out=_scratch('out_grid', (geometry.filters, cols.shape[1]), dtype))
-        out[start:stop] = out_grid.reshape(geometry.filters, stop - start, geometry.out_h,
-                                           geometry.grid_w)[..., :geometry.out_w].transpose(
-                                               1, 0, 2, 3)
+        geometry.grid_to_output(out_grid, out, start)
 
     workers = _blas_threads()
     _run_chunks(forward_chunk, geometry.example_chunks(out.itemsize, workers), workers)
@@ -364,25 +403,13 @@ def conv_backward_fast(dout, cache):
         """Write dx[start:stop]; return the chunk's share of [dw | db], transposed."""
         count = stop - start
         cols = geometry.im2col(phases, start, stop)
-        # dout on the output grid, filters first; the extra columns get zero gradient.
-        dout_grid = _scratch('dout_grid', (geometry.filters, count, geometry.out_h,
-                                           geometry.grid_w), dtype)
-        dout_grid[..., :geometry.out_w] = dout[start:stop].transpose(1, 0, 2, 3)
-        dout_grid[..., geometry.out_w:] = 0
-        dout_grid = dout_grid.reshape(geometry.filters, -1)
-
+        dout_grid = geometry.output_to_grid(dout, start, stop, dtype)
         # The chunk's [dw | db], transposed: in this orientation OpenBLAS ran the product
         # of the 3x3, 32 -> 64 case of benchmarks/bench_conv.py about a quarter faster.
         dw_and_db_part = cols @ dout_grid.T
         dwindows = np.matmul(w_columns, dout_grid,
                              out=_scratch('dwindows', (kernel_size, count * line), dtype))
-        # col2im: add each kernel offset's gradient back where its inputs came from.
-        dwindows = dwindows.reshape(geometry.channels, geometry.kernel_h, geometry.kernel_w,
-                                    count, line)
-        dphases = _scratch('dphases', phases.shape[:3] + (count, phases.shape[4]), dtype)
-        dphases.fill(0)
-        for i, j, phase_row, phase_col, shift in geometry.kernel_offsets():
-            dphases[phase_row, phase_col, :, :, shift:shift + line] += dwindows[:, i, j]
+        dphases = geometry.col2im(dwindows, phases.shape)
         geometry.from_phases(dphases, dx, start)
         return dw_and_db_part
 
