@@ -39,14 +39,26 @@ def parse_args():
     parser.add_argument("--openblas-coretype", default=None, metavar="NAME",
                         help="set OPENBLAS_CORETYPE (e.g. SkylakeX) before NumPy loads OpenBLAS; "
                              "only for CPUs that support that instruction set")
-    parser.add_argument("--out", default=None, metavar="FILE",
-                        help="also write the report (Markdown) to FILE")
-    parser.add_argument("--append", action="store_true",
-                        help="append the report to FILE instead of overwriting it")
+    add_report_arguments(parser)
     args = parser.parse_args()
     if args.repeats < 1 or args.threads < 1 or args.naive_repeats < 0:
         parser.error("--repeats and --threads must be >= 1, --naive-repeats >= 0")
     return args
+
+
+def add_report_arguments(parser):
+    """--out FILE and --append: where write_report also puts the report."""
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="also write the report (Markdown) to FILE")
+    parser.add_argument("--append", action="store_true",
+                        help="append the report to FILE instead of overwriting it")
+
+
+def write_report(args, lines):
+    """Write the report's lines to args.out (appended with --append), if it is given."""
+    if args.out:
+        with open(args.out, "a" if args.append else "w") as out_file:
+            out_file.write("\n".join(lines) + "\n\n")
 
 
 def set_thread_environment(threads, openblas_coretype):
@@ -281,10 +293,7 @@ def main():
                    f"{load_at_start:.2f}, {os.getloadavg()[0]:.2f} (other work on a shared "
                    "machine slows multi-threaded BLAS down a lot)")
     print("\n".join(summary), flush=True)
-
-    if args.out:
-        with open(args.out, "a" if args.append else "w") as out_file:
-            out_file.write("\n".join(report + rows + summary) + "\n\n")
+    write_report(args, report + rows + summary)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ import sys
 import threading
 import time
 
-from bench_conv import (CASES, DTYPES, geometric_mean, machine_description, make_runners,
-                        set_thread_environment, time_in_turns)
+from bench_conv import (CASES, DTYPES, add_report_arguments, geometric_mean,
+                        machine_description, make_runners, set_thread_environment,
+                        time_in_turns, write_report)
 
 LAYOUT_PASSES = ("to_phases", "grid_to_output", "output_to_grid", "from_phases")
 TIMED_PASSES = ("im2col", "col2im") + LAYOUT_PASSES
@@ -42,10 +43,7 @@ def parse_args():
                         help="timed forward + backward passes of each library (default 20)")
     parser.add_argument("--threads", type=int, default=2,
                         help="BLAS threads, fast_layers' workers and PyTorch threads (default 2)")
-    parser.add_argument("--out", default=None, metavar="FILE",
-                        help="also write the report (Markdown) to FILE")
-    parser.add_argument("--append", action="store_true",
-                        help="append the report to FILE instead of overwriting it")
+    add_report_arguments(parser)
     args = parser.parse_args()
     if args.repeats < 1 or args.threads < 1:
         parser.error("--repeats and --threads must be >= 1")
@@ -173,9 +171,7 @@ def main():
                        f"{geometric_mean(ratios['essential'][dtype]):.2f}")
     summary.append(f"- load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     print("\n".join(summary), flush=True)
-    if args.out:
-        with open(args.out, "a" if args.append else "w") as out_file:
-            out_file.write("\n".join(report + rows + summary) + "\n\n")
+    write_report(args, report + rows + summary)
 
 
 if __name__ == "__main__":

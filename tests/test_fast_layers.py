@@ -35,6 +35,19 @@ def max_abs_difference(first, second):
     return float(np.max(np.abs(np.asarray(first) - np.asarray(second))))
 
 
+def assert_conv_fast_matches_naive(x, w, b, conv_param):
+    """Forward and backward of the fast conv equal the naive ones to 1e-10."""
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    assert out_fast.shape == out_naive.shape
+    assert max_abs_difference(out_fast, out_naive) < 1e-10
+    dout = np.random.default_rng(1).standard_normal(out_naive.shape)
+    grads_fast = conv_backward_fast(dout, cache_fast)
+    grads_naive = conv_backward_naive(dout, cache_naive)
+    for name, fast, naive in zip(('dx', 'dw', 'db'), grads_fast, grads_naive):
+        assert max_abs_difference(fast, naive) < 1e-10, name
+
+
 # ---------------------------------------------------------------------------------------
 # Convolution: fast == naive on a grid of shapes
 # ---------------------------------------------------------------------------------------
@@ -51,17 +64,7 @@ CONV_GRID = list(itertools.product(
 def test_conv_fast_matches_naive(x_shape, kernel, stride, pad):
     num_filters, kernel_h, kernel_w = kernel
     x, w, b = conv_inputs(x_shape, (num_filters, x_shape[1], kernel_h, kernel_w))
-    conv_param = {'stride': stride, 'pad': pad}
-    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
-    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
-    assert out_fast.shape == out_naive.shape
-    assert max_abs_difference(out_fast, out_naive) < 1e-10
-
-    dout = np.random.default_rng(1).standard_normal(out_naive.shape)
-    grads_naive = conv_backward_naive(dout, cache_naive)
-    grads_fast = conv_backward_fast(dout, cache_fast)
-    for name, fast, naive in zip(('dx', 'dw', 'db'), grads_fast, grads_naive):
-        assert max_abs_difference(fast, naive) < 1e-10, name
+    assert_conv_fast_matches_naive(x, w, b, {'stride': stride, 'pad': pad})
 
 
 @pytest.mark.parametrize('workers', [1, 2, 3])
@@ -74,14 +77,7 @@ def test_conv_fast_in_chunks_of_one_example(monkeypatch, stride, pad, workers):
     monkeypatch.setattr(fast_layers, '_CHUNK_BYTES', 1)
     monkeypatch.setattr(fast_layers, '_blas_threads', lambda: workers)
     x, w, b = conv_inputs((7, 2, 7, 8), (3, 2, 3, 4))
-    conv_param = {'stride': stride, 'pad': pad}
-    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
-    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
-    assert max_abs_difference(out_fast, out_naive) < 1e-10
-    dout = np.random.default_rng(1).standard_normal(out_naive.shape)
-    for fast, naive in zip(conv_backward_fast(dout, cache_fast),
-                           conv_backward_naive(dout, cache_naive)):
-        assert max_abs_difference(fast, naive) < 1e-10
+    assert_conv_fast_matches_naive(x, w, b, {'stride': stride, 'pad': pad})
 
 
 class NumpyWithDirtyEmpty:
@@ -112,14 +108,7 @@ def test_conv_fast_writes_every_scratch_cell_it_reads(monkeypatch, workers, x_sh
     monkeypatch.setattr(fast_layers, '_blas_threads', lambda: workers)
     num_filters, kernel_h, kernel_w = kernel
     x, w, b = conv_inputs(x_shape, (num_filters, x_shape[1], kernel_h, kernel_w))
-    conv_param = {'stride': stride, 'pad': pad}
-    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
-    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
-    assert max_abs_difference(out_fast, out_naive) < 1e-10
-    dout = np.random.default_rng(1).standard_normal(out_naive.shape)
-    for fast, naive in zip(conv_backward_fast(dout, cache_fast),
-                           conv_backward_naive(dout, cache_naive)):
-        assert max_abs_difference(fast, naive) < 1e-10
+    assert_conv_fast_matches_naive(x, w, b, {'stride': stride, 'pad': pad})
 
 
 def test_conv_fast_layers_interleaved_like_a_network():
