@@ -95,6 +95,20 @@ def python_roots():
     return sorted({os.path.realpath(r) for r in roots if r and os.path.isdir(r)})
 
 
+def environment_python():
+    """The interpreter path that starts Python in the instructor's environment.
+
+    A virtual environment's ``bin/python`` is a symlink to the base interpreter (or a copy
+    of it); Python finds the environment through the ``pyvenv.cfg`` one folder above the
+    path it was started as. So the kernel runs ``sys.executable`` as it is, not the file
+    the symlink resolves to (which would start the base Python without the environment's
+    site-packages). Only the folders above it are resolved, to match the mounts, which
+    are made at real paths.
+    """
+    folder, name = os.path.split(os.path.abspath(sys.executable))
+    return os.path.join(os.path.realpath(folder), name)
+
+
 def editable_hooks(site_dirs):
     """Files in site-packages that make editable (``pip install -e``) installs importable.
 
@@ -258,7 +272,7 @@ def bwrap_command(workdir, socket_dir, policy, kernel_args, run_as=None,
         cmd += ["--setenv", key, value]
     # the entry changes into workdir itself, after dropping root: a 0700 folder handed to
     # the sandbox uid is not open to root without capabilities
-    cmd += ["--chdir", "/", "--", os.path.realpath(sys.executable), "-s", "-B",
+    cmd += ["--chdir", "/", "--", environment_python(), "-s", "-B",
             f"{INSIDE_DIR}/sandbox_entry.py", "--workdir", workdir,
             "--memory-bytes", str(int(policy["memory_bytes"])),
             "--cpu-seconds", str(int(policy["cpu_seconds"])),
