@@ -72,6 +72,31 @@ def require_sandbox(allow_unsandboxed=False, log=None):
                              f"this machine ({reason}). {INSTALL_HINT}")
 
 
+class AutogradeRefused(SystemExit):
+    """Stops a whole ``nbgrader autograde`` run before it grades anyone.
+
+    A SystemExit, because nbgrader's converter catches every Exception per submission,
+    records the failure and goes on with the next student.
+    """
+
+
+def refuse_unless_sandboxed(config, **hook_args):
+    """nbgrader's pre-convert hook: refuse the run if the sandbox does not work here.
+
+    nbgrader calls it for each submission before it writes anything of that submission
+    (and the first call comes before any grading), so a machine without a working
+    sandbox grades nobody, not every student half-way. ``config`` is the course's config
+    (the opt-outs of ``FaultTolerantExecute`` apply); ``hook_args`` are nbgrader's.
+    """
+    settings = config.FaultTolerantExecute
+    if not settings.get("sandbox", True):
+        return
+    try:
+        require_sandbox(settings.get("allow_unsandboxed", False))
+    except SandboxUnavailable as err:
+        raise AutogradeRefused(f"nbgrader autograde: {err}") from None
+
+
 def _replace(preprocessors, original, replacement, trait):
     """``preprocessors`` with the class ``original`` (or its import path) swapped."""
     names = {original.__name__, f"nbgrader.preprocessors.{original.__name__}",
@@ -101,7 +126,9 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
         ``Autograde.autograde_preprocessors``: it swaps nbgrader's ``Execute`` in that
         list for ``FaultTolerantExecute`` and ``OverwriteCells`` in
         ``Autograde.sanitize_preprocessors`` for ``RestoreDeletedTests``, keeping the rest,
-        and puts ``DropSubmittedLinks`` first in the sanitize list.
+        and puts ``DropSubmittedLinks`` first in the sanitize list. It also sets
+        ``Autograde.pre_convert_hook``, so that a run stops before its first submission
+        when the sandbox does not work here (``refuse_unless_sandboxed``).
     cell_timeout : int, optional
         Wall-clock seconds per cell (``Execute.timeout``); unchanged if None.
     notebook_timeout : int, optional
@@ -125,6 +152,7 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
     if DropSubmittedLinks not in c.Autograde.sanitize_preprocessors:
         c.Autograde.sanitize_preprocessors = [DropSubmittedLinks] + c.Autograde.sanitize_preprocessors
     c.OverwriteCells.add_missing_cells = True
+    c.Autograde.pre_convert_hook = functools.partial(refuse_unless_sandboxed, c)
     if cell_timeout is not None:
         c.Execute.timeout = cell_timeout
     if notebook_timeout is not None:

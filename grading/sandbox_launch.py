@@ -443,6 +443,45 @@ def run(connection_file, kernel_args):
     return 128 - status if status < 0 else status
 
 
+def read_sysctl(name, proc_sys="/proc/sys"):
+    """The value of the sysctl ``name`` (``user.max_user_namespaces``) as text, or None
+    where this kernel has no such setting."""
+    try:
+        with open(os.path.join(proc_sys, *name.split("."))) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def userns_diagnosis(bwrap_stderr="", proc_sys="/proc/sys"):
+    """Why an unprivileged user cannot make the sandbox's user namespace, or None.
+
+    Names the host setting that forbids it and the command that allows it. Only these
+    settings are read; the stderr of a failed bubblewrap only decides between them when
+    none is set (AppArmor's restriction shows as a refused uid map).
+    """
+    if read_sysctl("user.max_user_namespaces", proc_sys) == "0":
+        return ("user namespaces are disabled on this host (user.max_user_namespaces = 0): "
+                "allow them with `sudo sysctl -w user.max_user_namespaces=15000` (keep it "
+                "with a file in /etc/sysctl.d/)")
+    if read_sysctl("kernel.unprivileged_userns_clone", proc_sys) == "0":
+        return ("unprivileged user namespaces are disabled on this host "
+                "(kernel.unprivileged_userns_clone = 0): allow them with "
+                "`sudo sysctl -w kernel.unprivileged_userns_clone=1` (keep it with a file in "
+                "/etc/sysctl.d/)")
+    if read_sysctl("kernel.apparmor_restrict_unprivileged_userns", proc_sys) == "1" and (
+            not bwrap_stderr or "uid map" in bwrap_stderr or "Permission denied" in bwrap_stderr
+            or "Operation not permitted" in bwrap_stderr):
+        return ("AppArmor restricts unprivileged user namespaces on this host "
+                "(kernel.apparmor_restrict_unprivileged_userns = 1, the Ubuntu 24.04 default): "
+                "give bubblewrap an AppArmor profile that allows `userns` (docs/sandbox.md "
+                "shows one), or `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`")
+    if "max_" in bwrap_stderr and "namespaces" in bwrap_stderr:
+        return ("the host's limit on user namespaces is reached (bubblewrap: "
+                f"{bwrap_stderr.strip()[-200:]}): raise user.max_user_namespaces")
+    return None
+
+
 def self_test(timeout=60):
     """Start a throwaway sandbox exactly as for a kernel and check that it holds.
 
@@ -469,6 +508,9 @@ def self_test(timeout=60):
         except subprocess.TimeoutExpired:
             raise SandboxError(f"the sandbox self-test did not finish within {timeout} s")
         if proc.returncode != 0:
+            why = None if privileged else userns_diagnosis(proc.stderr)
+            if why:
+                raise SandboxError(f"bubblewrap cannot start as user {os.getuid()}: {why}")
             raise SandboxError(f"bubblewrap failed (exit status {proc.returncode}): "
                                f"{proc.stderr.strip()[-600:]}")
     report = json.loads(proc.stdout.strip().splitlines()[-1])

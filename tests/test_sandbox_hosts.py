@@ -1,0 +1,194 @@
+"""Where the grading sandbox runs: the instructor's Python environment, unprivileged
+instructors, and hosts that forbid user namespaces.
+
+The kernel must start in the environment nbgrader runs in (a venv's ``bin/python`` is a
+symlink whose target knows nothing of the venv); an unprivileged instructor needs user
+namespaces, and where the host forbids them autograde must stop before grading anyone,
+naming the setting and its fix.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grading import sandbox, sandbox_launch
+from tests.adversarial.toy_course import CORRECT, WRONG_SCALE, build_course, scores
+
+works, reason = sandbox.sandbox_status()
+needs_sandbox = pytest.mark.skipif(not works, reason=f"sandbox unavailable: {reason}")
+GRADING = Path(sandbox_launch.__file__).parent
+
+
+def test_kernel_python_is_the_environment_not_the_symlink_target(tmp_path, monkeypatch):
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(os.path.realpath(sys.executable))
+    monkeypatch.setattr(sys, "executable", str(venv_bin / "python"))
+    # the venv's own path, so that Python finds its pyvenv.cfg, not the base interpreter
+    assert sandbox_launch.environment_python() == str(venv_bin.resolve() / "python")
+    cmd = sandbox_launch.bwrap_command(str(tmp_path), str(tmp_path), sandbox_launch.DEFAULT_POLICY,
+                                       [], privileged=False)
+    assert cmd[cmd.index("--") + 1] == str(venv_bin.resolve() / "python")
+
+
+@needs_sandbox
+def test_kernel_sees_the_site_packages_of_the_running_environment(tmp_path):
+    from tests.test_sandbox import run_cells
+    work = tmp_path / "alice" / "hw5"
+    work.mkdir(parents=True)
+    out = run_cells(work, "import sys, ipykernel, numpy\nprint(sys.prefix)")
+    # sys.prefix is the venv itself when the tests run in one (as README's set-up does)
+    assert out[0].strip() == os.path.realpath(sys.prefix)
+
+
+def fake_proc_sys(root, **values):
+    for name, value in values.items():
+        path = root.joinpath(*name.split("__"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{value}\n")
+    return str(root)
+
+
+@pytest.mark.parametrize("settings, named, fix", [
+    ({"user__max_user_namespaces": 0}, "user.max_user_namespaces = 0",
+     "sysctl -w user.max_user_namespaces="),
+    ({"user__max_user_namespaces": 15000, "kernel__unprivileged_userns_clone": 0},
+     "kernel.unprivileged_userns_clone = 0", "sysctl -w kernel.unprivileged_userns_clone=1"),
+    ({"user__max_user_namespaces": 15000, "kernel__apparmor_restrict_unprivileged_userns": 1},
+     "kernel.apparmor_restrict_unprivileged_userns = 1", "AppArmor profile"),
+])
+def test_userns_diagnosis_names_the_setting_and_the_fix(tmp_path, settings, named, fix):
+    proc_sys = fake_proc_sys(tmp_path, **settings)
+    why = sandbox_launch.userns_diagnosis("bwrap: setting up uid map: Permission denied", proc_sys)
+    assert named in why and fix in why
+
+
+def test_userns_diagnosis_blames_nothing_on_a_permissive_host(tmp_path):
+    proc_sys = fake_proc_sys(tmp_path, user__max_user_namespaces=15000,
+                             kernel__unprivileged_userns_clone=1,
+                             kernel__apparmor_restrict_unprivileged_userns=0)
+    assert sandbox_launch.userns_diagnosis("bwrap: execvp foo: No such file", proc_sys) is None
+
+
+UNPRIVILEGED_SELF_TEST = """
+import sys
+sys.path.insert(0, {grading!r})
+import sandbox_launch
+try:
+    sandbox_launch.self_test()
+except sandbox_launch.SandboxError as err:
+    print("REFUSED:", err)
+else:
+    print("WORKS")
+"""
+
+
+def run_unprivileged(tmp_path, max_user_namespaces):
+    """Run the sandbox self-test as an unprivileged user (uid 65534) on a host whose
+    ``user.max_user_namespaces`` is ``max_user_namespaces``.
+
+    The host is a user namespace of its own (root maps all ids 0-65535 into it), so the
+    setting is changed for this test only. The launcher runs from a world-readable copy
+    with Debian's /usr/bin/python3 (standard library only).
+    """
+    if os.geteuid() != 0:
+        pytest.skip("needs root: it makes a user namespace with its own namespace limit")
+    if not (shutil.which("unshare") and shutil.which("setpriv") and os.path.exists("/usr/bin/python3")):
+        pytest.skip("needs unshare and setpriv (util-linux) and /usr/bin/python3")
+    copy = Path(os.path.realpath(tmp_path)) / "launcher"
+    copy.mkdir()
+    for name in ("sandbox_launch.py", "sandbox_entry.py", "sandbox_guard.py"):
+        shutil.copy(GRADING / name, copy / name)
+    for folder in [copy, *copy.parents]:
+        if folder == Path("/"):
+            break
+        os.chmod(folder, os.stat(folder).st_mode | 0o055)
+    script = UNPRIVILEGED_SELF_TEST.format(grading=str(copy))
+    # after the ids are mapped, a fresh exec: sysctl permissions looked up before then stay
+    # those of an unmapped user
+    limit_and_drop = (f"echo {max_user_namespaces} > /proc/sys/user/max_user_namespaces && "
+                      "exec setpriv --reuid=65534 --regid=65534 --clear-groups "
+                      "env -i PATH=/usr/bin:/bin HOME=/tmp /usr/bin/python3 -I -c \"$0\"")
+    child = subprocess.Popen(["unshare", "--user", "--", "sh", "-c", 'read go && exec "$@"', "sh",
+                              "sh", "-c", limit_and_drop, script],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd="/tmp")
+    try:
+        ours = os.readlink("/proc/self/ns/user")
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{child.pid}/ns/user") == ours:
+            assert time.monotonic() < deadline, "unshare made no user namespace"
+            time.sleep(0.01)
+        for name in ("uid_map", "gid_map"):  # ids 0-65535 are themselves inside
+            with open(f"/proc/{child.pid}/{name}", "w") as f:
+                f.write("0 0 65536\n")
+        stdout, stderr = child.communicate("go\n", timeout=120)
+    finally:
+        child.kill()
+    proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@needs_sandbox
+def test_an_unprivileged_instructor_gets_a_working_sandbox(tmp_path):
+    assert run_unprivileged(tmp_path, 15000) == "WORKS"
+
+
+@needs_sandbox
+def test_a_host_without_user_namespaces_is_named_with_its_fix(tmp_path):
+    out = run_unprivileged(tmp_path, 0)
+    assert out.startswith("REFUSED:"), out
+    assert "user.max_user_namespaces = 0" in out and "sysctl -w user.max_user_namespaces" in out
+
+
+@pytest.mark.slow
+def test_autograde_refuses_at_start_and_grades_nobody(tmp_path):
+    """Without a working sandbox, `nbgrader autograde` stops before the first student:
+    one message with the reason, no autograded folder, no grade in the gradebook."""
+    course = build_course(tmp_path / "course", students={"ann": CORRECT, "bob": WRONG_SCALE})
+    no_bwrap = tmp_path / "bin"  # a PATH with the environment's commands but no bwrap
+    no_bwrap.mkdir()
+    for command in set(os.listdir(os.path.dirname(sys.executable))) - {"bwrap"}:
+        (no_bwrap / command).symlink_to(os.path.join(os.path.dirname(sys.executable), command))
+    env = {k: v for k, v in os.environ.items() if k != sandbox.OPT_OUT_VARIABLE}
+    env["PATH"] = str(no_bwrap)
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "ps1"], cwd=course,
+                          env=env, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert output.count("Refusing to autograde") == 1, output
+    assert "bubblewrap (bwrap) is not installed" in output
+    assert not (course / "autograded").exists() or not any((course / "autograded").iterdir())
+    assert all(score == 0 for score in scores(f"sqlite:///{course / 'gradebook.db'}").values())
+    env["PATH"] = os.pathsep.join([str(no_bwrap), os.path.dirname(shutil.which("bwrap") or "/usr/bin")])
+    with_the_sandbox = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "ps1"],
+                                      cwd=course, env=env, capture_output=True, text=True, timeout=600)
+    if works:  # the same course grades normally once the sandbox is there
+        assert with_the_sandbox.returncode == 0, with_the_sandbox.stderr
+        assert sorted(os.listdir(course / "autograded")) == ["ann", "bob"]
+
+
+def test_configure_sandbox_installs_the_refusal_hook():
+    from traitlets.config import Config
+    c = Config()
+    sandbox.configure_sandbox(c)
+    hook = c.Autograde.pre_convert_hook
+    assert hook.func is sandbox.refuse_unless_sandboxed and hook.args == (c,)
+    c.FaultTolerantExecute.sandbox = False
+    assert hook(assignment="ps1", student="ann", notebooks=[]) is None
+
+
+def test_refusal_hook_stops_the_run(monkeypatch):
+    from traitlets.config import Config
+    monkeypatch.setattr(sandbox, "sandbox_status", lambda: (False, "bubblewrap exploded"))
+    monkeypatch.delenv(sandbox.OPT_OUT_VARIABLE, raising=False)
+    c = Config()
+    with pytest.raises(SystemExit, match="Refusing to autograde.*bubblewrap exploded"):
+        sandbox.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[])
+    c.FaultTolerantExecute.allow_unsandboxed = True
+    assert sandbox.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[]) is None
