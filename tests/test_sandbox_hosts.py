@@ -192,3 +192,66 @@ def test_refusal_hook_stops_the_run(monkeypatch):
         sandbox.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[])
     c.FaultTolerantExecute.allow_unsandboxed = True
     assert sandbox.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[]) is None
+
+
+KERNEL_PROBE = """
+import sys
+sys.path.insert(0, {repo!r})
+from nbclient import NotebookClient
+import nbformat
+from grading.sandbox_kernel import KERNEL_NAME, SandboxKernelManager
+
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_code_cell("import sys, numpy\\nprint(sys.prefix)")]
+NotebookClient(nb, kernel_manager_class=SandboxKernelManager, kernel_name=KERNEL_NAME,
+               timeout=60, resources={{"metadata": {{"path": {work!r}}}}}).execute()
+print("KERNEL PREFIX", nb.cells[0].outputs[0]["text"].strip())
+"""
+
+KERNEL_PACKAGES = ["ipykernel", "nbclient", "nbformat", "numpy"]
+
+
+def make_environment(layout, where):
+    """Create a Python environment of ``layout`` at ``where`` with what a grading kernel
+    needs; return its python. Skips when the tool for the layout is not installed.
+
+    Packages go in with uv (seconds, from its cache) where it is installed, else pip."""
+    base = os.path.realpath(sys.executable)
+    uv = shutil.which("uv") or os.path.join(os.path.dirname(sys.executable), "uv")
+    uv = uv if os.path.exists(uv) else None
+    if layout in ("venv", "venv --copies"):
+        subprocess.run([base, "-m", "venv", "--without-pip", *layout.split()[1:], str(where)],
+                       check=True)
+    elif layout == "virtualenv":
+        pytest.importorskip("virtualenv", reason="virtualenv is not installed")
+        subprocess.run([sys.executable, "-m", "virtualenv", "-q", "--no-seed", "-p", base,
+                        str(where)], check=True)
+    elif layout == "uv venv":
+        if uv is None:
+            pytest.skip("uv is not installed")
+        subprocess.run([uv, "venv", "-q", "-p", base, str(where)], check=True)
+    python = where / "bin" / "python"
+    if uv is not None:
+        install = [uv, "pip", "install", "-q", "--python", str(python)]
+    else:
+        subprocess.run([str(python), "-m", "ensurepip", "-q"], check=True)
+        install = [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run(install + KERNEL_PACKAGES, check=True, timeout=600)
+    return python
+
+
+@needs_sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["venv", "venv --copies", "virtualenv", "uv venv"])
+def test_kernel_starts_in_each_kind_of_environment(tmp_path, layout):
+    """The grading kernel runs in the environment of the process that starts it, for each
+    common way of making one (the issue of a venv's python that resolves to the base)."""
+    env = tmp_path / "env"
+    python = make_environment(layout, env)
+    work = tmp_path / "alice" / "hw5"
+    work.mkdir(parents=True)
+    repo = str(GRADING.parent)
+    probe = subprocess.run([str(python), "-c", KERNEL_PROBE.format(repo=repo, work=str(work))],
+                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert f"KERNEL PREFIX {os.path.realpath(env)}" in probe.stdout
