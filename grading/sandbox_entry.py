@@ -65,6 +65,14 @@ def self_test(hidden_path):
         writable = True
     except OSError:
         writable = False
+    outside = []  # places outside the submission and /tmp that took a new file
+    for folder in ("/", "/etc", "/usr", os.path.dirname(os.__file__)):
+        try:
+            with open(os.path.join(folder, ".nndl-sandbox-probe"), "w"):
+                pass
+            outside.append(folder)
+        except OSError:
+            pass
     children = []
     try:
         for _ in range(resource.getrlimit(resource.RLIMIT_NPROC)[0] + 10):
@@ -87,6 +95,7 @@ def self_test(hidden_path):
         "interfaces": sorted(name for _, name in socket.if_nameindex()),
         "instructor_files_visible": os.path.exists(hidden_path),
         "workdir_writable": writable,
+        "writable_outside": outside,
         "limits": {name: resource.getrlimit(which)[0] for name, which in LIMITS.items()},
     }))
 

@@ -259,7 +259,10 @@ def bwrap_command(workdir, socket_dir, policy, kernel_args, run_as=None,
             m.add("--ro-bind", os.path.join(mask_dir, name), "/etc/" + name)
     for name in ("sandbox_entry.py", "sandbox_guard.py"):
         m.add("--ro-bind", os.path.join(HERE, name), f"{INSIDE_DIR}/{name}")
-    cmd += m.args
+    # the root bubblewrap builds the mounts on is a tmpfs of its own; read-only, so that
+    # only the submission folder and the size-limited /tmp take files (an unprivileged
+    # user owns that root inside its user namespace)
+    cmd += m.args + ["--remount-ro", "/"]
     env = {"HOME": "/tmp", "LANG": "C.UTF-8", "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
            "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "PYTHONNOUSERSITE": "1",
@@ -523,6 +526,8 @@ def self_test(timeout=60):
         problems.append(f"the kernel would see {HERE}")
     if not report["workdir_writable"]:
         problems.append("the submission folder would not be writable")
+    if report["writable_outside"]:
+        problems.append(f"the kernel could write in {report['writable_outside']}")
     if report["forks"] >= DEFAULT_POLICY["processes"]:
         problems.append(f"the process limit did not hold ({report['forks']} processes forked)")
     expected = {"memory_bytes": DEFAULT_POLICY["memory_bytes"], "processes": DEFAULT_POLICY["processes"],
