@@ -234,7 +234,7 @@ def make_environment(layout, where):
     if uv is not None:
         install = [uv, "pip", "install", "-q", "--python", str(python)]
     else:
-        subprocess.run([str(python), "-m", "ensurepip", "-q"], check=True)
+        subprocess.run([str(python), "-m", "ensurepip"], check=True, capture_output=True)
         install = [str(python), "-m", "pip", "install", "-q"]
     subprocess.run(install + KERNEL_PACKAGES, check=True, timeout=600)
     return python
