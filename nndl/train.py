@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402  (after the thread settings)
 from nndl.augment import flip_and_crop, random_crop, random_flip
 from nndl.cnn import ThreeLayerConvNet
 from nndl.models import LeNet5
-from nndl.solver import Solver
+from utils.solver import Solver
 from utils import data_utils
 from utils.vis_utils import plot_filters, plot_training_curves
 

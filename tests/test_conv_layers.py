@@ -9,12 +9,13 @@ import itertools
 import numpy as np
 import pytest
 
-from nndl.conv_layers import (as_pair, avg_pool_backward_naive, avg_pool_forward_naive,
+from nndl.conv_layers import (avg_pool_backward_naive, avg_pool_forward_naive,
                               conv_backward_naive, conv_forward_naive, conv_output_size,
                               conv_param_count, max_pool_backward_naive,
                               max_pool_forward_naive, spatial_batchnorm_backward,
                               spatial_batchnorm_forward)
 from nndl.layers import batchnorm_backward, batchnorm_forward
+from utils.conv_checks import as_pair
 from utils.gradient_check import eval_numerical_gradient_array, rel_error
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import utils
-from utils.data_utils import (SAMPLE_DATA_DIR, DatasetError, get_CIFAR10_data, get_MNIST_data,
+from utils.data_utils import (DEFAULT_DATA_DIR, SAMPLE_DATA_DIR, DatasetError, get_CIFAR10_data, get_MNIST_data,
                               load_CIFAR10, load_CIFAR_batch, load_MNIST, resolve_data_dir)
 
 from dataset_files import (MNIST_NAMES, idx_bytes, make_cifar, make_mnist,
@@ -131,9 +131,11 @@ def test_data_dir_argument_beats_environment_beats_default(tmp_path, monkeypatch
     assert resolve_data_dir() == tmp_path / "from_env"
     monkeypatch.delenv("NNDL_DATA")
     default = resolve_data_dir()
-    assert default.name == "datasets"
-    assert default.parent == Path(utils.__file__).resolve().parent.parent
-    assert (default.parent / "nndl" / "__init__.py").is_file()
+    assert default == DEFAULT_DATA_DIR
+    # The default download folder is a per-user one, outside the assignment folder that
+    # students submit.
+    repo_root = Path(utils.__file__).resolve().parent.parent
+    assert repo_root not in default.parents and default != repo_root
 
 
 def test_loaders_read_from_NNDL_DATA(tmp_path, monkeypatch):

@@ -54,10 +54,10 @@ def run_test_cells():
     return results
 
 
-# The modules that hold (or import) the student's functions, in import order. Each test
-# loads fresh copies of all of them, so that a variant of nndl.conv_layers is also what
-# utils.conv_layer_utils and nndl.cnn use, as in the student's folder.
-STUDENT_MODULES = ('nndl.conv_layers', 'utils.fast_layers', 'utils.conv_layer_utils', 'nndl.cnn')
+# The student's modules, in import order. Each test loads fresh copies of both, so that a
+# variant of nndl.conv_layers is also what nndl.cnn may use, as in the student's folder
+# (the provided modules never import them: tests/test_import_graph.py).
+STUDENT_MODULES = ('nndl.conv_layers', 'nndl.cnn')
 
 
 def install(monkeypatch, tmp_path, sources):
