@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import utils
-from utils.data_utils import (DEFAULT_DATA_DIR, SAMPLE_DATA_DIR, DatasetError, get_CIFAR10_data, get_MNIST_data,
-                              load_CIFAR10, load_CIFAR_batch, load_MNIST, resolve_data_dir)
+from utils.data_utils import (DEFAULT_DATA_DIR, SAMPLE_DATA_DIR, DatasetError, get_CIFAR10_data,
+                              get_MNIST_data, load_CIFAR10, load_CIFAR_batch, load_MNIST,
+                              resolve_data_dir)
 
 from dataset_files import (MNIST_NAMES, idx_bytes, make_cifar, make_mnist,
                            write_cifar_batch, write_gz)
