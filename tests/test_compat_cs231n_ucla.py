@@ -303,3 +303,37 @@ def test_the_ucla_layout_holds_every_name_the_notebooks_use():
                  'sgd_nesterov_momentum', 'rmsprop', 'adam', 'conv_forward_im2col',
                  'conv_forward_strides', 'max_pool_forward_reshape'):
         assert callable(namespace[name]), name
+
+
+def test_a_notebook_that_seeds_numpy_gets_reproducible_models_and_minibatches():
+    # CS231n's habit: np.random.seed(231) at the top of a cell. The course's model and
+    # Solver draw from their own seeded generators (seed=0 by default), so such a cell
+    # gives the same initialisation and minibatches on every run, and so does any other
+    # global seed (docs/migration.md); pass seed=... to get a different draw.
+    from nndl.cnn import ThreeLayerConvNet
+    from utils.solver import Solver
+
+    rng = np.random.default_rng(5)
+    data = {'X_train': rng.standard_normal((40, 3, 8, 8)), 'y_train': rng.integers(10, size=40),
+            'X_val': rng.standard_normal((10, 3, 8, 8)), 'y_val': rng.integers(10, size=10)}
+
+    def run_notebook(global_seed, **seeds):
+        np.random.seed(global_seed)
+        model = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=4, filter_size=3,
+                                  hidden_dim=10, weight_scale=1e-1, **seeds)
+        initial = {name: value.copy() for name, value in model.params.items()}
+        solver = Solver(model, data, update_rule='adam', num_epochs=2, batch_size=10,
+                        verbose=False, **seeds)
+        solver.train()
+        return initial, solver.loss_history
+
+    first_params, first_losses = run_notebook(231)
+    again_params, again_losses = run_notebook(231)
+    other_params, other_losses = run_notebook(1)
+    for name in first_params:
+        np.testing.assert_array_equal(first_params[name], again_params[name])
+        np.testing.assert_array_equal(first_params[name], other_params[name])
+    assert first_losses == again_losses == other_losses
+    seeded_params, seeded_losses = run_notebook(231, seed=7)
+    assert not np.array_equal(seeded_params['W1'], first_params['W1'])
+    assert seeded_losses != first_losses
