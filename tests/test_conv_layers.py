@@ -128,6 +128,15 @@ def test_pool_output_shape_matches_conv_output_size():
         assert avg_pool_forward_naive(x, pool_param)[0].shape == expected
 
 
+def test_as_pair_takes_integer_valued_floats_as_integers():
+    # CS231n's and UCLA's templates: conv_param = {'stride': 1, 'pad': (filter_size - 1) / 2}
+    assert as_pair((7 - 1) / 2, 'pad', 0) == (3, 3)
+    assert as_pair((np.float64(2.0), 1), 'stride', 1) == (2, 1)
+    assert all(type(v) is int for v in as_pair(1.0, 'pad', 0))
+    with pytest.raises(ValueError, match=r"pad must be .*got 2.5$"):
+        as_pair(5 / 2, 'pad', 0)
+
+
 def test_as_pair_accepts_ints_pairs_and_numpy_integers():
     assert as_pair(3, 'stride', 1) == (3, 3)
     assert as_pair((2, 5), 'stride', 1) == (2, 5)
@@ -571,7 +580,7 @@ def _avg_pool(x_shape=(1, 1, 4, 4), **pool_param):
 
 
 @pytest.mark.parametrize("stride, shown_as", [
-    (0, "0"), (-1, "-1"), (1.5, "1.5"), (2.0, "2.0"), (True, "True"), ("2", "'2'"),
+    (0, "0"), (-1, "-1"), (1.5, "1.5"), (0.0, "0.0"), (True, "True"), ("2", "'2'"),
     (None, "None"), ((1, 0), r"\(1, 0\)"), ((1, 2, 3), r"\(1, 2, 3\)"),
     (np.array(2), r"array\(2\)"),
 ])
