@@ -103,7 +103,8 @@ def parse_args(argv=None):
     parser.add_argument('--model', choices=['threelayer', 'lenet5'], default='threelayer')
     parser.add_argument('--data-dir', default=None,
                         help="folder holding cifar-10-batches-py/ or mnist/ "
-                             f"(default: ${data_utils.DATA_DIR_ENV_VAR}, else datasets/)")
+                             f"(default: ${data_utils.DATA_DIR_ENV_VAR}, else the places "
+                             "utils.data_utils.data_search_dirs lists)")
     parser.add_argument('--epochs', type=int, default=None,
                         help="number of epochs (default: the reference configuration's)")
     parser.add_argument('--seed', type=int, default=0,
