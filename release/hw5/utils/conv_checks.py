@@ -14,11 +14,16 @@ import numpy as np
 def as_pair(value, name, minimum):
     """Return ``value`` as a (height, width) pair of Python ints, each >= ``minimum``.
 
-    ``value`` is an integer (the same for both axes) or a pair of integers. Anything else
-    (a float such as 1.5, a negative number, a string) raises ValueError naming ``name``.
+    ``value`` is an integer (the same for both axes) or a pair of integers. A float with
+    an integer value counts as that integer: CS231n's and UCLA's ThreeLayerConvNet
+    templates compute ``'pad': (filter_size - 1) / 2``, which is 1.0 in Python 3. Anything
+    else (a float such as 1.5, a negative number, a string) raises ValueError naming
+    ``name``.
     """
     is_sequence = isinstance(value, (tuple, list)) or np.ndim(value) == 1
     pair = tuple(value) if is_sequence else (value, value)
+    pair = tuple(int(v) if isinstance(v, (float, np.floating)) and float(v).is_integer()
+                 else v for v in pair)
     if len(pair) != 2 or not all(
             isinstance(v, Integral) and not isinstance(v, bool) for v in pair):
         raise ValueError(f"{name} must be an integer or a (height, width) pair of integers, "
