@@ -343,3 +343,13 @@ def test_default_download_folder_is_per_user_and_follows_xdg_cache_home(tmp_path
     assert default_dir(HOME=str(tmp_path / "home")) == tmp_path / "home" / ".cache" / "nndl"
     assert default_dir(HOME=str(tmp_path / "home"),
                        XDG_CACHE_HOME=str(tmp_path / "cache")) == tmp_path / "cache" / "nndl"
+
+
+def test_the_demo_grades_with_the_data_the_loaders_find(notebook_folder):
+    from grading import demo
+    env, data_dir, full = demo.grading_env()
+    assert data_dir == data_utils.DEFAULT_DATA_DIR and not full   # nothing anywhere
+    make_cifar(notebook_folder / "utils/datasets/cifar-10-batches-py", sizes=(2,) * 6)
+    env, data_dir, full = demo.grading_env()
+    assert data_dir == notebook_folder / "utils" / "datasets" and full
+    assert env["NNDL_DATA"] == str(data_dir)
