@@ -112,12 +112,13 @@ def layer_breakdown(model, X, y, config, repeats):
     """Rows (component, category, wall seconds, flops or 0) for a ThreeLayerConvNet step."""
     import numpy as np
     from nndl import optim, train
-    from nndl.conv_layers import spatial_batchnorm_backward, spatial_batchnorm_forward
     from nndl.layers import (affine_backward, affine_forward, relu_backward, relu_forward,
                              softmax_loss)
     from utils import fast_layers
+    from utils.conv_checks import check_conv_inputs
     from utils.fast_layers import (conv_backward_fast, conv_forward_fast,
-                                   max_pool_backward_fast, max_pool_forward_fast)
+                                   max_pool_backward_fast, max_pool_forward_fast,
+                                   spatial_batchnorm_backward_fast, spatial_batchnorm_forward_fast)
 
     p = model.params
     rows = []
@@ -131,8 +132,7 @@ def layer_breakdown(model, X, y, config, repeats):
     conv_out, conv_cache = conv_forward_fast(X, p["W1"], p["b1"], conv_param)
     # The products conv_forward_fast and conv_backward_fast compute, chunk by chunk, on
     # copies of the chunks' im2col matrices (so that timing them leaves the copies out).
-    from nndl.conv_layers import _check_conv_inputs
-    stride, pad = _check_conv_inputs(X, p["W1"], p["b1"], conv_param)
+    stride, pad = check_conv_inputs(X, p["W1"], p["b1"], conv_param)
     geometry = fast_layers._ConvGeometry(X.shape, p["W1"].shape, stride, pad)
     phases = conv_cache[-1]   # the padded input, split by stride phase
     chunk_cols = [geometry.im2col(phases, start, stop).copy()
@@ -186,11 +186,12 @@ def layer_breakdown(model, X, y, config, repeats):
 
     if model.use_batchnorm:
         bn_param = dict(model.bn_params[0], mode="train")
-        bn_out, bn_cache = spatial_batchnorm_forward(conv_out, p["gamma1"], p["beta1"], bn_param)
+        bn_out, bn_cache = spatial_batchnorm_forward_fast(conv_out, p["gamma1"], p["beta1"],
+                                                          bn_param)
         add("spatial batchnorm forward", "batchnorm",
-            lambda: spatial_batchnorm_forward(conv_out, p["gamma1"], p["beta1"], bn_param))
+            lambda: spatial_batchnorm_forward_fast(conv_out, p["gamma1"], p["beta1"], bn_param))
         add("spatial batchnorm backward", "batchnorm",
-            lambda: spatial_batchnorm_backward(dconv, bn_cache))
+            lambda: spatial_batchnorm_backward_fast(dconv, bn_cache))
     else:
         bn_out = conv_out
     # The sandwich layer pools first and applies ReLU to the pooled output (the same result).

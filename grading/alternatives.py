@@ -75,8 +75,6 @@ for di in range(pool_h):
 out /= pool_h * pool_w
 '''],
     'avg_pool_backward_naive': ['''
-x, pool_param = cache
-(pool_h, pool_w), (stride_h, stride_w) = _check_pool_inputs(x, pool_param)
 dx = np.zeros(x.shape)
 for n in range(dout.shape[0]):
     for c in range(dout.shape[1]):
@@ -88,6 +86,7 @@ for n in range(dout.shape[0]):
                         dx[n, c, i * stride_h + di, j * stride_w + dj] += share
 '''],
     'spatial_batchnorm_forward': ['''
+num_channels = x.shape[1]
 eps, momentum = bn_param.get('eps', 1e-5), bn_param.get('momentum', 0.9)
 axes, shape = (0, 2, 3), (1, -1, 1, 1)
 if bn_param['mode'] == 'train':
@@ -148,10 +147,17 @@ for name in ('W1', 'W2', 'W3'):
 '''],
 }
 
-# Given lines the alternative changes too: the caches it keeps are its own.
+# Given lines the alternative changes too: the caches it keeps are its own, so its
+# backward passes read their settings from them instead of unpacking the usual cache.
 CACHE_LINES = [
     ('conv_forward_naive', 'cache = (x, w, b, conv_param)', 'cache = my_cache'),
     ('max_pool_forward_naive', 'cache = (x, pool_param)', 'cache = my_cache'),
+    ('conv_backward_naive', '    x, w, b, conv_param = cache\n', ''),
+    ('conv_backward_naive',
+     '    (stride_h, stride_w), (pad_h, pad_w) = check_conv_inputs(x, w, b, conv_param)\n', ''),
+    ('max_pool_backward_naive', '    x, pool_param = cache\n', ''),
+    ('max_pool_backward_naive',
+     '    (pool_h, pool_w), (stride_h, stride_w) = check_pool_inputs(x, pool_param)\n', ''),
 ]
 
 

@@ -68,8 +68,13 @@ def prepare_course(course_dir):
 
 def grading_env(data_dir=None):
     """The environment of the nbgrader commands: NNDL_DATA set to the data directory."""
-    from utils.data_utils import CIFAR10_DIRNAME, DATA_DIR_ENV_VAR, resolve_data_dir
+    from utils.data_utils import (CIFAR10_DIRNAME, DATA_DIR_ENV_VAR, data_search_dirs,
+                                  resolve_data_dir)
     env = dict(os.environ)
+    if data_dir is None:   # the first place the loaders search that holds CIFAR-10
+        holding = [folder for folder in data_search_dirs()
+                   if (folder / CIFAR10_DIRNAME / 'test_batch').is_file()]
+        data_dir = holding[0] if holding else None
     data_dir = resolve_data_dir(data_dir)
     env[DATA_DIR_ENV_VAR] = str(data_dir)
     full_data = (data_dir / CIFAR10_DIRNAME / 'test_batch').is_file()

@@ -1,4 +1,4 @@
-"""A three-layer convolutional network, built from the sandwich layers of utils.conv_layer_utils.
+"""A three-layer convolutional network, built from the sandwich layers of nndl.conv_layer_utils.
 
     conv - [spatial batchnorm] - relu - 2x2 max pool - affine - relu - affine - softmax
 
@@ -11,18 +11,18 @@ Shapes for an input of N images (C, H, W) with F filters of size K x K (K odd):
     affine     (N, num_classes)          the class scores
 
 You write the parameter set-up in ``__init__`` and the forward and backward passes in
-``loss``, between the ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines (in your copy,
-where it says ``raise NotImplementedError``). The checks, the conv/pool settings and
+``loss``: where it says ``raise NotImplementedError``, delete that line and write your
+code, following the TODO comment above it. The checks, the conv/pool settings and
 save/load are given.
 """
 from numbers import Integral
 
 import numpy as np
 
+from nndl.conv_layer_utils import (conv_bn_relu_pool_backward, conv_bn_relu_pool_forward,
+                                   conv_relu_pool_backward, conv_relu_pool_forward)
 from nndl.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss
 from nndl.model_io import assign_state, read_model_file, save_model
-from utils.conv_layer_utils import (conv_bn_relu_pool_backward, conv_bn_relu_pool_forward,
-                                    conv_relu_pool_backward, conv_relu_pool_forward)
 
 
 class ThreeLayerConvNet:

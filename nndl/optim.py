@@ -12,7 +12,7 @@ Every rule has the same signature:
   at zero. Pass the returned config back in at the next step of the same parameter.
 
 The returned next_w has the dtype of w (a float32 parameter stays float32), and the state
-arrays in config have it too. The Solver (nndl.solver) keeps one config per parameter.
+arrays in config have it too. The Solver (utils.solver) keeps one config per parameter.
 """
 import numpy as np
 
@@ -71,6 +71,33 @@ def sgd_momentum(w, dw, config=None):
     velocity = config['momentum'] * velocity - config['learning_rate'] * dw
     config['velocity'] = velocity.astype(dtype, copy=False)
     next_w = w + config['velocity']
+    return next_w.astype(dtype, copy=False), config
+
+
+def sgd_nesterov_momentum(w, dw, config=None):
+    """Stochastic gradient descent with Nesterov momentum.
+
+    The gradient is taken at the look-ahead point w + momentum * v; written in terms of
+    the parameters after the look-ahead (the form that needs only dw at w):
+        v_prev = v
+        v <- momentum * v - learning_rate * dw
+        w <- w + v + momentum * (v - v_prev)
+
+    config:
+    - learning_rate: step size (default 1e-2).
+    - momentum: fraction of the previous velocity kept, in [0, 1) (default 0.9).
+    - velocity: state, shape of w (starts at zero).
+    """
+    _check_shapes(w, dw)
+    config = {} if config is None else config
+    config.setdefault('learning_rate', 1e-2)
+    config.setdefault('momentum', 0.9)
+    dtype = _float_dtype(w)
+    momentum = config['momentum']
+    previous = _state(config, 'velocity', w)
+    velocity = momentum * previous - config['learning_rate'] * dw
+    config['velocity'] = velocity.astype(dtype, copy=False)
+    next_w = w + velocity + momentum * (velocity - previous)
     return next_w.astype(dtype, copy=False), config
 
 
@@ -152,5 +179,6 @@ def adam(w, dw, config=None):
     return next_w.astype(dtype, copy=False), config
 
 
-UPDATE_RULES = {'sgd': sgd, 'sgd_momentum': sgd_momentum, 'rmsprop': rmsprop, 'adam': adam}
+UPDATE_RULES = {'sgd': sgd, 'sgd_momentum': sgd_momentum,
+                'sgd_nesterov_momentum': sgd_nesterov_momentum, 'rmsprop': rmsprop, 'adam': adam}
 """The update rules by name, as the Solver's ``update_rule`` argument accepts them."""

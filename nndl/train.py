@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402  (after the thread settings)
 from nndl.augment import flip_and_crop, random_crop, random_flip
 from nndl.cnn import ThreeLayerConvNet
 from nndl.models import LeNet5
-from nndl.solver import Solver
+from utils.solver import Solver
 from utils import data_utils
 from utils.vis_utils import plot_filters, plot_training_curves
 
@@ -103,7 +103,8 @@ def parse_args(argv=None):
     parser.add_argument('--model', choices=['threelayer', 'lenet5'], default='threelayer')
     parser.add_argument('--data-dir', default=None,
                         help="folder holding cifar-10-batches-py/ or mnist/ "
-                             f"(default: ${data_utils.DATA_DIR_ENV_VAR}, else datasets/)")
+                             f"(default: ${data_utils.DATA_DIR_ENV_VAR}, else the places "
+                             "utils.data_utils.data_search_dirs lists)")
     parser.add_argument('--epochs', type=int, default=None,
                         help="number of epochs (default: the reference configuration's)")
     parser.add_argument('--seed', type=int, default=0,
@@ -149,13 +150,13 @@ def load_data(dataset, data_dir=None, num_train=None):
     Returns (data, input_scale): data has X_train, y_train, X_val, y_val, X_test, y_test;
     input_scale is the number the centered images were divided by.
     """
-    root = data_utils.resolve_data_dir(data_dir)
     if dataset == 'cifar10':
-        counting_loader = data_utils.load_CIFAR10
-        folder, get_data = root / data_utils.CIFAR10_DIRNAME, data_utils.get_CIFAR10_data
+        counting_loader, get_data = data_utils.load_CIFAR10, data_utils.get_CIFAR10_data
+        folder = data_utils.find_dataset(data_utils.CIFAR10_DIRNAME, 'cifar10', data_dir)
     else:
-        counting_loader = data_utils.load_MNIST
-        folder, get_data = root / data_utils.MNIST_DIRNAME, data_utils.get_MNIST_data
+        counting_loader, get_data = data_utils.load_MNIST, data_utils.get_MNIST_data
+        folder = data_utils.find_dataset(data_utils.MNIST_DIRNAME, 'mnist', data_dir)
+    root = folder.parent
     X_train, _, X_test, _ = counting_loader(folder, dtype=np.uint8)
     train, val, test = split_sizes(dataset, len(X_train), len(X_test), num_train)
     data = get_data(num_training=train, num_validation=val, num_test=test, data_dir=root,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nndl.cnn import ThreeLayerConvNet
-from nndl.solver import Solver
+from utils.solver import Solver
 from utils.gradient_check import eval_numerical_gradient, rel_error
 
 TINY = dict(input_dim=(2, 6, 5), num_filters=3, filter_size=3, hidden_dim=7, num_classes=4)
@@ -48,7 +48,8 @@ def test_numeric_gradient_of_every_parameter(use_batchnorm):
         expected |= {'gamma1', 'beta1'}
     assert set(grads) == set(model.params) == expected
     for name, value in model.params.items():
-        numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], value, h=1e-6)
+        numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], value, verbose=False,
+                                          h=1e-6)
         assert grads[name].shape == value.shape
         assert rel_error(numeric, grads[name]) < 1e-6, name
 

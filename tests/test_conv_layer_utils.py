@@ -1,8 +1,8 @@
-"""Numeric gradient checks of the sandwich layers in utils.conv_layer_utils."""
+"""Numeric gradient checks of the sandwich layers in nndl.conv_layer_utils."""
 import numpy as np
 import pytest
 
-from utils.conv_layer_utils import (conv_bn_relu_backward, conv_bn_relu_forward,
+from nndl.conv_layer_utils import (conv_bn_relu_backward, conv_bn_relu_forward,
                                     conv_bn_relu_pool_backward, conv_bn_relu_pool_forward,
                                     conv_relu_backward, conv_relu_forward,
                                     conv_relu_pool_backward, conv_relu_pool_forward)

@@ -9,12 +9,13 @@ import itertools
 import numpy as np
 import pytest
 
-from nndl.conv_layers import (as_pair, avg_pool_backward_naive, avg_pool_forward_naive,
+from nndl.conv_layers import (avg_pool_backward_naive, avg_pool_forward_naive,
                               conv_backward_naive, conv_forward_naive, conv_output_size,
                               conv_param_count, max_pool_backward_naive,
                               max_pool_forward_naive, spatial_batchnorm_backward,
                               spatial_batchnorm_forward)
 from nndl.layers import batchnorm_backward, batchnorm_forward
+from utils.conv_checks import as_pair
 from utils.gradient_check import eval_numerical_gradient_array, rel_error
 
 
@@ -125,6 +126,15 @@ def test_pool_output_shape_matches_conv_output_size():
         expected = (1, 1) + conv_output_size((7, 8), (pool_h, pool_w), stride)
         assert max_pool_forward_naive(x, pool_param)[0].shape == expected
         assert avg_pool_forward_naive(x, pool_param)[0].shape == expected
+
+
+def test_as_pair_takes_integer_valued_floats_as_integers():
+    # CS231n's and UCLA's templates: conv_param = {'stride': 1, 'pad': (filter_size - 1) / 2}
+    assert as_pair((7 - 1) / 2, 'pad', 0) == (3, 3)
+    assert as_pair((np.float64(2.0), 1), 'stride', 1) == (2, 1)
+    assert all(type(v) is int for v in as_pair(1.0, 'pad', 0))
+    with pytest.raises(ValueError, match=r"pad must be .*got 2.5$"):
+        as_pair(5 / 2, 'pad', 0)
 
 
 def test_as_pair_accepts_ints_pairs_and_numpy_integers():
@@ -570,7 +580,7 @@ def _avg_pool(x_shape=(1, 1, 4, 4), **pool_param):
 
 
 @pytest.mark.parametrize("stride, shown_as", [
-    (0, "0"), (-1, "-1"), (1.5, "1.5"), (2.0, "2.0"), (True, "True"), ("2", "'2'"),
+    (0, "0"), (-1, "-1"), (1.5, "1.5"), (0.0, "0.0"), (True, "True"), ("2", "'2'"),
     (None, "None"), ((1, 0), r"\(1, 0\)"), ((1, 2, 3), r"\(1, 2, 3\)"),
     (np.array(2), r"array\(2\)"),
 ])

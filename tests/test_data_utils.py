@@ -5,14 +5,18 @@ temporary folder (plus one test of the committed data_sample/).
 """
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import utils
-from utils.data_utils import (SAMPLE_DATA_DIR, DatasetError, get_CIFAR10_data, get_MNIST_data,
-                              load_CIFAR10, load_CIFAR_batch, load_MNIST, resolve_data_dir)
+from utils import data_utils
+from utils.data_utils import (DEFAULT_DATA_DIR, SAMPLE_DATA_DIR, DatasetError, get_CIFAR10_data,
+                              get_MNIST_data, load_CIFAR10, load_CIFAR_batch, load_MNIST,
+                              resolve_data_dir)
 
 from dataset_files import (MNIST_NAMES, idx_bytes, make_cifar, make_mnist,
                            write_cifar_batch, write_gz)
@@ -131,9 +135,11 @@ def test_data_dir_argument_beats_environment_beats_default(tmp_path, monkeypatch
     assert resolve_data_dir() == tmp_path / "from_env"
     monkeypatch.delenv("NNDL_DATA")
     default = resolve_data_dir()
-    assert default.name == "datasets"
-    assert default.parent == Path(utils.__file__).resolve().parent.parent
-    assert (default.parent / "nndl" / "__init__.py").is_file()
+    assert default == DEFAULT_DATA_DIR
+    # The default download folder is a per-user one, outside the assignment folder that
+    # students submit.
+    repo_root = Path(utils.__file__).resolve().parent.parent
+    assert repo_root not in default.parents and default != repo_root
 
 
 def test_loaders_read_from_NNDL_DATA(tmp_path, monkeypatch):
@@ -258,3 +264,92 @@ def test_committed_sample_loads():
     for data in (cifar, mnist):  # real images of all ten classes, not a constant fill
         assert set(np.unique(data["y_train"])) == set(range(10))
         assert data["X_train"].std() > 10
+
+
+# ----------------------------------------------------------------------------------
+# Where other courses' notebooks keep the data, and autograding
+# ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def notebook_folder(tmp_path, monkeypatch):
+    """A notebook's folder as the working directory, with no NNDL_DATA, not autograding,
+    and the per-user default folder pointed at an empty place."""
+    folder = tmp_path / "hw5"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("NNDL_DATA", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setattr(data_utils, "DEFAULT_DATA_DIR", tmp_path / "user_cache" / "nndl")
+    monkeypatch.setattr(data_utils, "REPO_ROOT", tmp_path / "course")
+    return folder
+
+
+@pytest.mark.parametrize("place", ["utils/datasets", "cs231n/datasets"])
+def test_get_cifar10_data_finds_ucla_and_cs231n_locations(notebook_folder, place):
+    make_cifar(notebook_folder / place / "cifar-10-batches-py", sizes=(4, 3, 5, 2, 6, 3))
+    data = get_CIFAR10_data(num_training=10, num_validation=2, num_test=2)
+    assert data["X_train"].shape == (10, 3, 32, 32)
+
+
+def test_the_per_user_folder_comes_before_the_notebooks_folder(notebook_folder):
+    make_cifar(data_utils.DEFAULT_DATA_DIR / "cifar-10-batches-py", sizes=(2,) * 5 + (2,))
+    make_cifar(notebook_folder / "utils/datasets/cifar-10-batches-py", sizes=(4,) * 5 + (4,))
+    assert data_utils.find_dataset("cifar-10-batches-py", "cifar10") == (
+        data_utils.DEFAULT_DATA_DIR / "cifar-10-batches-py")
+    assert len(get_CIFAR10_data(num_training=9, num_validation=1, num_test=2)["X_train"]) == 9
+
+
+def test_missing_data_error_lists_every_place_and_the_download_command(notebook_folder):
+    with pytest.raises(FileNotFoundError) as error:
+        get_CIFAR10_data()
+    message = str(error.value)
+    for folder in data_utils.data_search_dirs():
+        assert str(folder / "cifar-10-batches-py") in message
+    assert str(notebook_folder / "utils/datasets/cifar-10-batches-py") in message
+    assert str(notebook_folder / "cs231n/datasets/cifar-10-batches-py") in message
+    assert "python -m utils.download cifar10\n" in message
+
+
+def test_autograding_never_reads_data_from_the_submission(notebook_folder, monkeypatch,
+                                                          tmp_path):
+    make_cifar(notebook_folder / "utils/datasets/cifar-10-batches-py", sizes=(2,) * 6)
+    make_cifar(data_utils.DEFAULT_DATA_DIR / "cifar-10-batches-py", sizes=(2,) * 6)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert data_utils.data_search_dirs() == []
+    with pytest.raises(FileNotFoundError, match="only from NNDL_DATA"):
+        get_CIFAR10_data(num_training=9, num_validation=1, num_test=2)
+    with pytest.raises(FileNotFoundError, match="set NNDL_DATA"):
+        resolve_data_dir()
+    # NNDL_DATA and an explicit data_dir still work while autograding.
+    make_cifar(tmp_path / "graders_data" / "cifar-10-batches-py", sizes=(2,) * 6)
+    monkeypatch.setenv("NNDL_DATA", str(tmp_path / "graders_data"))
+    assert len(get_CIFAR10_data(num_training=9, num_validation=1, num_test=2)["X_test"]) == 2
+    monkeypatch.delenv("NNDL_DATA")
+    explicit = get_CIFAR10_data(num_training=9, num_validation=1, num_test=2,
+                                data_dir=tmp_path / "graders_data")
+    assert len(explicit["X_val"]) == 1
+
+
+def test_default_download_folder_is_per_user_and_follows_xdg_cache_home(tmp_path):
+    def default_dir(**env):
+        environment = {key: value for key, value in os.environ.items()
+                       if key not in ("XDG_CACHE_HOME", "HOME")}
+        environment.update(env, PYTHONPATH=str(Path(utils.__file__).resolve().parent.parent))
+        result = subprocess.run(
+            [sys.executable, "-c", "from utils.data_utils import DEFAULT_DATA_DIR as d; print(d)"],
+            env=environment, capture_output=True, text=True, check=True)
+        return Path(result.stdout.strip())
+
+    assert default_dir(HOME=str(tmp_path / "home")) == tmp_path / "home" / ".cache" / "nndl"
+    assert default_dir(HOME=str(tmp_path / "home"),
+                       XDG_CACHE_HOME=str(tmp_path / "cache")) == tmp_path / "cache" / "nndl"
+
+
+def test_the_demo_grades_with_the_data_the_loaders_find(notebook_folder):
+    from grading import demo
+    env, data_dir, full = demo.grading_env()
+    assert data_dir == data_utils.DEFAULT_DATA_DIR and not full   # nothing anywhere
+    make_cifar(notebook_folder / "utils/datasets/cifar-10-batches-py", sizes=(2,) * 6)
+    env, data_dir, full = demo.grading_env()
+    assert data_dir == notebook_folder / "utils" / "datasets" and full
+    assert env["NNDL_DATA"] == str(data_dir)

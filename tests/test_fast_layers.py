@@ -8,10 +8,12 @@ import pytest
 
 from nndl.conv_layers import (avg_pool_backward_naive, avg_pool_forward_naive,
                               conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
-                              max_pool_forward_naive)
+                              max_pool_forward_naive, spatial_batchnorm_backward,
+                              spatial_batchnorm_forward)
 from utils import fast_layers
 from utils.fast_layers import (avg_pool_backward_fast, avg_pool_forward_fast, conv_backward_fast,
-                               conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast)
+                               conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast,
+                               spatial_batchnorm_backward_fast, spatial_batchnorm_forward_fast)
 from utils.gradient_check import eval_numerical_gradient_array, rel_error
 
 POOLS = {  # name: (naive forward, naive backward, fast forward, fast backward)
@@ -421,3 +423,86 @@ def test_pool_fast_matches_torch(kind, x_shape, pool_h, pool_w, stride):
         lambda t: torch_pool(t, (pool_h, pool_w), stride=stride), (x,), dout)
     assert max_abs_difference(out, out_torch) < 1e-12
     assert max_abs_difference(backward(dout, cache), dx_torch) < 1e-12
+
+
+# ---------------------------------------------------------------------------------------
+# Spatial batch normalization
+# ---------------------------------------------------------------------------------------
+
+def test_spatial_batchnorm_fast_matches_naive_in_train_and_test_mode():
+    rng = np.random.default_rng(40)
+    x = 3 * rng.standard_normal((4, 3, 5, 6)) + 2
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    naive_param, fast_param = {'mode': 'train'}, {'mode': 'train'}
+    out, cache = spatial_batchnorm_forward(x, gamma, beta, naive_param)
+    out_fast, cache_fast = spatial_batchnorm_forward_fast(x, gamma, beta, fast_param)
+    assert rel_error(out, out_fast) < 1e-12
+    for key in ('running_mean', 'running_var'):
+        np.testing.assert_allclose(naive_param[key], fast_param[key], rtol=1e-12)
+    dout = rng.standard_normal(x.shape)
+    for naive, fast in zip(spatial_batchnorm_backward(dout, cache),
+                           spatial_batchnorm_backward_fast(dout, cache_fast)):
+        assert rel_error(naive, fast) < 1e-9
+    naive_param['mode'] = fast_param['mode'] = 'test'
+    test_out, _ = spatial_batchnorm_forward(x, gamma, beta, naive_param)
+    test_out_fast, test_cache = spatial_batchnorm_forward_fast(x, gamma, beta, fast_param)
+    assert rel_error(test_out, test_out_fast) < 1e-12 and test_cache is None
+
+
+def test_spatial_batchnorm_fast_backward_matches_numeric_gradients():
+    rng = np.random.default_rng(41)
+    x = 5 * rng.standard_normal((2, 3, 4, 5)) + 12
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    dout = rng.standard_normal(x.shape)
+
+    def forward(x_, gamma_, beta_):
+        return spatial_batchnorm_forward_fast(x_, gamma_, beta_, {'mode': 'train'})[0]
+
+    _, cache = spatial_batchnorm_forward_fast(x, gamma, beta, {'mode': 'train'})
+    dx, dgamma, dbeta = spatial_batchnorm_backward_fast(dout, cache)
+    assert rel_error(dx, eval_numerical_gradient_array(
+        lambda v: forward(v, gamma, beta), x, dout)) < 1e-7
+    assert rel_error(dgamma, eval_numerical_gradient_array(
+        lambda v: forward(x, v, beta), gamma, dout)) < 1e-7
+    assert rel_error(dbeta, eval_numerical_gradient_array(
+        lambda v: forward(x, gamma, v), beta, dout)) < 1e-7
+
+
+def test_spatial_batchnorm_fast_rejects_bad_inputs():
+    with pytest.raises(ValueError, match=r"gamma and beta must have shape \(3,\)"):
+        spatial_batchnorm_forward_fast(np.zeros((2, 3, 4, 4)), np.ones(2), np.zeros(3),
+                                       {'mode': 'train'})
+    with pytest.raises(ValueError, match="needs a cache from a forward pass in 'train'"):
+        spatial_batchnorm_backward_fast(np.zeros((2, 3, 4, 4)), None)
+
+
+# ---------------------------------------------------------------------------------------
+# CS231n's names
+# ---------------------------------------------------------------------------------------
+
+CS231N_NAMES = {
+    'conv_forward_im2col': 'conv_forward_fast', 'conv_forward_strides': 'conv_forward_fast',
+    'conv_backward_im2col': 'conv_backward_fast', 'conv_backward_strides': 'conv_backward_fast',
+    'max_pool_forward_reshape': 'max_pool_forward_fast',
+    'max_pool_forward_im2col': 'max_pool_forward_fast',
+    'max_pool_backward_reshape': 'max_pool_backward_fast',
+    'max_pool_backward_im2col': 'max_pool_backward_fast',
+}
+
+
+@pytest.mark.parametrize('cs231n_name, name', sorted(CS231N_NAMES.items()))
+def test_cs231n_fast_layer_names_are_aliases(cs231n_name, name):
+    assert getattr(fast_layers, cs231n_name) is getattr(fast_layers, name)
+
+
+def test_cs231n_pairs_work_on_windows_cs231n_would_refuse():
+    # CS231n's reshape pooling needs square windows that tile the input; here every pair
+    # works everywhere, e.g. overlapping 3x3 windows with stride 2, as the naive layer.
+    x = np.random.default_rng(42).standard_normal((2, 2, 7, 7))
+    pool_param = {'pool_height': 3, 'pool_width': 3, 'stride': 2}
+    out, cache = fast_layers.max_pool_forward_reshape(x, pool_param)
+    out_naive, cache_naive = max_pool_forward_naive(x, pool_param)
+    np.testing.assert_array_equal(out, out_naive)
+    dout = np.random.default_rng(43).standard_normal(out.shape)
+    np.testing.assert_array_equal(fast_layers.max_pool_backward_im2col(dout, cache),
+                                  max_pool_backward_naive(dout, cache_naive))

@@ -1,8 +1,11 @@
 """Tests of utils.gradient_check: the tools every other gradient test relies on."""
+import re
+
 import numpy as np
 import pytest
 
 from utils.gradient_check import (eval_numerical_gradient, eval_numerical_gradient_array,
+                                  eval_numerical_gradient_blobs, eval_numerical_gradient_net,
                                   grad_check_sparse, rel_error)
 
 
@@ -42,7 +45,7 @@ def test_rel_error_of_empty_arrays_is_zero():
 
 def test_numerical_gradient_of_sum_of_squares_is_twice_x():
     x = np.random.default_rng(1).standard_normal((3, 4))
-    grad = eval_numerical_gradient(lambda v: np.sum(v ** 2), x)
+    grad = eval_numerical_gradient(lambda v: np.sum(v ** 2), x, verbose=False)
     # The centered difference is exact for a quadratic (up to rounding).
     np.testing.assert_allclose(grad, 2 * x, rtol=1e-8, atol=1e-8)
 
@@ -51,20 +54,21 @@ def test_numerical_gradient_is_a_centered_difference():
     # For f(x) = x^3 at x = 1: (f(1 + h) - f(1 - h)) / 2h = 3 + h^2 exactly, whereas a
     # one-sided difference would give 3 + 3h + h^2.
     h = 1e-3
-    grad = eval_numerical_gradient(lambda v: float(v[0] ** 3), np.array([1.0]), h=h)
+    grad = eval_numerical_gradient(lambda v: float(v[0] ** 3), np.array([1.0]), verbose=False,
+                                   h=h)
     assert grad[0] == pytest.approx(3 + h ** 2, abs=1e-9)
 
 
 def test_numerical_gradient_of_a_smooth_function_matches_the_analytic_one():
     x = np.random.default_rng(2).standard_normal(5)
-    grad = eval_numerical_gradient(lambda v: np.sum(np.sin(v)), x)
+    grad = eval_numerical_gradient(lambda v: np.sum(np.sin(v)), x, verbose=False)
     assert rel_error(grad, np.cos(x)) < 1e-8
 
 
 def test_numerical_gradient_restores_x():
     x = np.random.default_rng(3).standard_normal((2, 3))
     original = x.copy()
-    eval_numerical_gradient(lambda v: np.sum(v ** 3), x)
+    eval_numerical_gradient(lambda v: np.sum(v ** 3), x, verbose=False)
     np.testing.assert_array_equal(x, original)
 
 
@@ -130,3 +134,87 @@ def test_grad_check_sparse_is_reproducible_and_restores_x():
     second = grad_check_sparse(f, x, wrong, num_checks=6, seed=3)
     assert first == second
     np.testing.assert_array_equal(x, original)
+
+
+def test_grad_check_sparse_prints_one_line_per_check_like_cs231n(capsys):
+    x, f, grad = _exp_and_gradient((3, 3), seed=10)
+    errors = grad_check_sparse(f, x, grad, num_checks=4, seed=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    for line, error in zip(lines, errors):
+        numeric, analytic, relative = re.fullmatch(
+            r"numerical: (-?\d+\.\d{6}) analytic: (-?\d+\.\d{6}), relative error: "
+            r"(\d\.\d{6}e[-+]\d\d)", line).groups()
+        assert float(numeric) == pytest.approx(float(analytic), abs=2e-6)
+        assert float(relative) == pytest.approx(error, rel=1e-5)
+
+
+# ---------------------------------------------------------------------------------------
+# verbose: CS231n's signature eval_numerical_gradient(f, x, verbose=True, h=1e-5)
+# ---------------------------------------------------------------------------------------
+
+def test_numerical_gradient_prints_index_and_value_of_every_entry_by_default(capsys):
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    grad = eval_numerical_gradient(lambda v: np.sum(v ** 2), x)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(') ')[0] + ')' for line in lines] == ['(0, 0)', '(0, 1)', '(1, 0)',
+                                                             '(1, 1)']
+    np.testing.assert_allclose([float(line.split(') ')[1]) for line in lines], grad.ravel())
+    eval_numerical_gradient(lambda v: np.sum(v ** 2), x, False)
+    assert capsys.readouterr().out == ''
+
+
+def test_numerical_gradient_takes_verbose_then_h_positionally():
+    # CS231n's cells pass eval_numerical_gradient(f, x, False, 1e-6) or verbose=False, h=...
+    x = np.array([1.0])
+    grad = eval_numerical_gradient(lambda v: float(v[0] ** 3), x, False, 1e-3)
+    assert grad[0] == pytest.approx(3 + 1e-6, abs=1e-9)
+
+
+def test_numerical_gradient_refuses_a_step_passed_as_verbose():
+    with pytest.raises(TypeError, match=r"pass the step as h=1e-06"):
+        eval_numerical_gradient(lambda v: np.sum(v), np.ones(2), 1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# Blobs and nets (CS231n's eval_numerical_gradient_blobs / _net)
+# ---------------------------------------------------------------------------------------
+
+class Blob:
+    def __init__(self, vals, diffs=None):
+        self.vals = vals
+        self.diffs = np.zeros_like(vals) if diffs is None else diffs
+
+
+class ScaleNet:
+    """out.vals = a.vals * b.vals (elementwise), computed by forward()."""
+
+    def __init__(self, a, b, out):
+        self.a, self.b, self.out = a, b, out
+
+    def forward(self):
+        self.out.vals = self.a.vals * self.b.vals
+
+
+def test_numerical_gradient_blobs_of_a_product():
+    rng = np.random.default_rng(11)
+    a, b = Blob(rng.standard_normal((2, 3))), Blob(rng.standard_normal((2, 3)))
+    out = Blob(np.zeros((2, 3)), rng.standard_normal((2, 3)))
+
+    def product(first, second):
+        out.vals = first.vals * second.vals
+
+    da, db = eval_numerical_gradient_blobs(product, [a, b], out)
+    assert rel_error(da, b.vals * out.diffs) < 1e-8
+    assert rel_error(db, a.vals * out.diffs) < 1e-8
+
+
+def test_numerical_gradient_net_runs_forward_without_arguments():
+    rng = np.random.default_rng(12)
+    a, b = Blob(rng.standard_normal(4)), Blob(rng.standard_normal(4))
+    out = Blob(np.zeros(4), rng.standard_normal(4))
+    original = a.vals.copy()
+    da, db = eval_numerical_gradient_net(ScaleNet(a, b, out), [a, b], out)
+    assert rel_error(da, b.vals * out.diffs) < 1e-8
+    assert rel_error(db, a.vals * out.diffs) < 1e-8
+    np.testing.assert_array_equal(a.vals, original)

@@ -1,10 +1,10 @@
-"""Tests of nndl.layers: affine, ReLU, softmax loss and batch normalization."""
+"""Tests of nndl.layers: affine, ReLU, softmax and SVM losses, batch normalization, dropout."""
 import numpy as np
 import pytest
 
 from nndl.layers import (affine_backward, affine_forward, batchnorm_backward,
-                         batchnorm_forward, log_softmax, relu_backward, relu_forward,
-                         softmax_loss)
+                         batchnorm_forward, dropout_backward, dropout_forward, log_softmax,
+                         relu_backward, relu_forward, softmax_loss, svm_loss)
 from utils.gradient_check import (eval_numerical_gradient, eval_numerical_gradient_array,
                                   rel_error)
 
@@ -125,7 +125,7 @@ def test_softmax_loss_gradient_matches_numeric_gradient():
     scores = rng.standard_normal((7, 5))
     y = rng.integers(5, size=7)
     _, dscores = softmax_loss(scores, y)
-    dscores_num = eval_numerical_gradient(lambda s: softmax_loss(s, y)[0], scores)
+    dscores_num = eval_numerical_gradient(lambda s: softmax_loss(s, y)[0], scores, verbose=False)
     assert rel_error(dscores, dscores_num) < 1e-7
 
 
@@ -195,3 +195,87 @@ def test_batchnorm_rejects_a_bad_mode_and_a_test_mode_cache():
     _, cache = batchnorm_forward(np.zeros((2, 3)), np.ones(3), np.zeros(3), {'mode': 'test'})
     with pytest.raises(ValueError, match="'train' mode"):
         batchnorm_backward(np.zeros((2, 3)), cache)
+
+
+# ---------------------------------------------------------------------------------------
+# Multiclass SVM loss
+# ---------------------------------------------------------------------------------------
+
+def test_svm_loss_hand_example():
+    # Example 0 (label 0): margins 2 - 3 + 1 = 0 and 4 - 3 + 1 = 2; example 1 (label 2):
+    # margins 1 - 0 + 1 = 2 and 0.5 - 0 + 1 = 1.5. Mean: (2 + 3.5) / 2.
+    scores = np.array([[3.0, 2.0, 4.0], [1.0, 0.5, 0.0]])
+    loss, dscores = svm_loss(scores, np.array([0, 2]))
+    assert loss == pytest.approx(2.75)
+    np.testing.assert_allclose(dscores, [[-0.5, 0.0, 0.5], [0.5, 0.5, -1.0]])
+
+
+def test_svm_loss_gradient_matches_numeric_gradient():
+    rng = np.random.default_rng(11)
+    scores = rng.standard_normal((20, 6))
+    y = rng.integers(6, size=20)
+    _, dscores = svm_loss(scores, y)
+    numeric = eval_numerical_gradient(lambda s: svm_loss(s, y)[0], scores, verbose=False)
+    assert rel_error(numeric, dscores) < 1e-8
+
+
+def test_svm_loss_of_random_scores_is_about_num_classes_minus_one():
+    # Scores near zero: each of the C - 1 wrong classes has a margin of about 1
+    # (CS231n's sanity check, 9 for CIFAR-10).
+    rng = np.random.default_rng(12)
+    loss, _ = svm_loss(0.001 * rng.standard_normal((50, 10)), rng.integers(10, size=50))
+    assert loss == pytest.approx(9.0, abs=0.02)
+
+
+def test_svm_loss_rejects_bad_labels():
+    with pytest.raises(ValueError, match=r"svm_loss: labels must lie in \[0, 3\)"):
+        svm_loss(np.zeros((2, 3)), np.array([0, 3]))
+
+
+# ---------------------------------------------------------------------------------------
+# Dropout
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('keep', [0.25, 0.4, 0.7])
+def test_dropout_keeps_a_share_p_and_preserves_the_mean(keep):
+    x = np.random.default_rng(13).standard_normal((500, 500)) + 10
+    out, _ = dropout_forward(x, {'mode': 'train', 'p': keep, 'seed': 123})
+    assert np.mean(out != 0) == pytest.approx(keep, abs=0.01)
+    assert out.mean() == pytest.approx(x.mean(), rel=0.01)
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], x[kept] / keep)
+    test_out, _ = dropout_forward(x, {'mode': 'test', 'p': keep})
+    assert test_out is x
+
+
+def test_dropout_backward_matches_numeric_gradient():
+    rng = np.random.default_rng(14)
+    x, dout = rng.standard_normal((10, 10)) + 10, rng.standard_normal((10, 10))
+    param = {'mode': 'train', 'p': 0.2, 'seed': 123}
+    _, cache = dropout_forward(x, param)
+    dx = dropout_backward(dout, cache)
+    dx_num = eval_numerical_gradient_array(lambda v: dropout_forward(v, param)[0], x, dout)
+    assert rel_error(dx, dx_num) < 1e-10
+    _, test_cache = dropout_forward(x, {'mode': 'test', 'p': 0.2})
+    assert dropout_backward(dout, test_cache) is dout
+
+
+def test_dropout_without_seed_follows_numpys_global_seed():
+    x = np.ones((4, 6))
+    np.random.seed(231)
+    first, _ = dropout_forward(x, {'mode': 'train', 'p': 0.5})
+    second, _ = dropout_forward(x, {'mode': 'train', 'p': 0.5})
+    np.random.seed(231)
+    again, _ = dropout_forward(x, {'mode': 'train', 'p': 0.5})
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize('param, message', [
+    ({'mode': 'train', 'p': 0.0}, r"keep probability in \(0, 1\], got 0.0"),
+    ({'mode': 'train', 'p': 1.5}, r"keep probability in \(0, 1\], got 1.5"),
+    ({'mode': 'eval', 'p': 0.5}, r"'train' or 'test', got 'eval'"),
+])
+def test_dropout_rejects_bad_parameters(param, message):
+    with pytest.raises(ValueError, match=message):
+        dropout_forward(np.ones(3), param)

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from nndl.optim import UPDATE_RULES, adam, rmsprop, sgd, sgd_momentum
+from nndl.optim import (UPDATE_RULES, adam, rmsprop, sgd, sgd_momentum,
+                        sgd_nesterov_momentum)
 from utils.gradient_check import rel_error
 
 N, D = 4, 5
@@ -185,3 +186,31 @@ def test_adam_moments_are_exponential_averages_of_the_gradients():
     np.testing.assert_allclose(config['m'], m, rtol=1e-12)
     np.testing.assert_allclose(config['v'], v, rtol=1e-12)
     assert config['t'] == 3
+
+
+def test_sgd_nesterov_momentum_follows_the_look_ahead_point_of_classic_nesterov():
+    # Classic Nesterov on f(w) = 0.5 * sum(a * w**2): the gradient is taken at the
+    # look-ahead point w + momentum * v. sgd_nesterov_momentum keeps that point as its
+    # parameter, so its iterates are the classic look-ahead points, with the same velocity.
+    a = np.array([1.0, 3.0, 0.5])
+    learning_rate, momentum = 0.1, 0.9
+    w_classic, v_classic = np.array([1.0, -2.0, 0.5]), np.zeros(3)
+    w = w_classic.copy()
+    config = {'learning_rate': learning_rate, 'momentum': momentum}
+    for _ in range(5):
+        gradient = a * (w_classic + momentum * v_classic)
+        v_classic = momentum * v_classic - learning_rate * gradient
+        w_classic = w_classic + v_classic
+        w, config = sgd_nesterov_momentum(w, a * w, config)
+        np.testing.assert_allclose(w, w_classic + momentum * v_classic, rtol=1e-12)
+        np.testing.assert_allclose(config['velocity'], v_classic, rtol=1e-12)
+
+
+def test_sgd_nesterov_momentum_first_step_by_hand_and_dtype():
+    w = np.array([1.0, 2.0], dtype=np.float32)
+    dw = np.array([0.5, -1.0], dtype=np.float32)
+    next_w, config = sgd_nesterov_momentum(w, dw, {'learning_rate': 0.1})
+    # v = -0.1 * dw = [-0.05, 0.1]; w + v + 0.9 * (v - 0) = w + 1.9 * v.
+    np.testing.assert_allclose(next_w, [1.0 - 0.095, 2.0 + 0.19], rtol=1e-6)
+    assert next_w.dtype == np.float32 and config['velocity'].dtype == np.float32
+    assert UPDATE_RULES['sgd_nesterov_momentum'] is sgd_nesterov_momentum

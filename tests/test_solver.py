@@ -1,9 +1,9 @@
-"""Tests of nndl.solver: sampling, determinism, best parameters, checkpoints, errors."""
+"""Tests of utils.solver: sampling, determinism, best parameters, checkpoints, errors."""
 import numpy as np
 import pytest
 
 from nndl.layers import affine_backward, affine_forward, softmax_loss
-from nndl.solver import Solver, load_checkpoint
+from utils.solver import Solver, load_checkpoint
 
 
 class SoftmaxRegression:
@@ -191,7 +191,7 @@ def test_negligible_weights_and_subnormal_optimizer_state_become_zero(blob_data)
 
 
 def test_tiny_entries_are_zeroed_at_the_first_step_and_then_every_tenth(blob_data):
-    from nndl.solver import ZERO_TINY_EVERY
+    from utils.solver import ZERO_TINY_EVERY
     assert ZERO_TINY_EVERY == 10
     model = SoftmaxRegression(5, 2)
     model.params['W'] = model.params['W'].astype(np.float32)

@@ -1,8 +1,8 @@
-"""Tests of utils.vis_utils: the filter grid and the saved figures."""
+"""Tests of utils.vis_utils: the image grids and the saved figures."""
 import numpy as np
 import pytest
 
-from utils.vis_utils import plot_filters, plot_training_curves, visualize_grid
+from utils.vis_utils import plot_filters, plot_training_curves, vis_grid, vis_nn, visualize_grid
 
 
 def test_visualize_grid_layout_and_scaling():
@@ -32,3 +32,32 @@ def test_bad_shapes_are_errors():
         plot_filters(np.zeros((3, 5, 5)))
     with pytest.raises(ValueError, match="N >= 1"):
         visualize_grid(np.zeros((0, 2, 2, 3)))
+
+
+def test_vis_grid_places_images_with_gaps_and_rescales_them_together():
+    images = np.stack([np.full((2, 3, 1), value) for value in (1.0, 2.0, 3.0, 5.0, 4.0)])
+    grid = vis_grid(images)
+    # 5 images -> A = 3; each 2x3 image followed by a 1-pixel gap: (3 * 3, 3 * 4, 1).
+    assert grid.shape == (9, 12, 1)
+    # Rescaled together: the smallest value of all (1, also the gaps) -> 0, largest -> 1.
+    np.testing.assert_allclose(grid[0:2, 0:3], 0.0)          # image 0 (value 1)
+    np.testing.assert_allclose(grid[0:2, 4:7], 0.25)         # image 1 (value 2)
+    np.testing.assert_allclose(grid[3:5, 0:3], 1.0)          # image 3 (value 5), row 1
+    np.testing.assert_allclose(grid[2, :], 0.0)              # gap row
+    np.testing.assert_allclose(grid[3:5, 8:11], 0.0)         # empty cell of row 1
+    assert grid.min() == 0.0 and grid.max() == 1.0
+
+
+def test_vis_nn_lays_out_rows_of_images():
+    rows = [[np.full((2, 2, 3), 0.0), np.full((2, 2, 3), 2.0)],
+            [np.full((2, 2, 3), 4.0), np.full((2, 2, 3), 3.0)]]
+    grid = vis_nn(rows)
+    assert grid.shape == (2 * 3, 2 * 3, 3)
+    np.testing.assert_allclose(grid[0:2, 3:5], 0.5)          # row 0, image 1 (value 2)
+    np.testing.assert_allclose(grid[3:5, 0:2], 1.0)          # row 1, image 0 (value 4)
+    np.testing.assert_allclose(grid[2, :], 0.25)             # gaps hold 1 before rescaling
+
+
+def test_vis_nn_rejects_ragged_rows():
+    with pytest.raises(ValueError, match="row 1 does not"):
+        vis_nn([[np.zeros((2, 2, 1))] * 2, [np.zeros((2, 2, 1))]])

@@ -8,8 +8,10 @@
     python -m utils.download cifar10 --from /path/to/cifar-10-python.tar.gz
     python -m utils.download mnist   --from /path/to/folder/with/the/four/idx/gz/files
 
-DIR defaults to $NNDL_DATA, else `datasets/` at the repository root (the same rule the
-loaders in utils.data_utils use). Downloads come from the official sources and are
+DIR defaults to $NNDL_DATA, else a per-user folder outside every assignment folder,
+`$XDG_CACHE_HOME/nndl` (`~/.cache/nndl`), so that a submission never carries the data;
+the loaders of utils.data_utils look there too (utils.data_utils.resolve_data_dir and
+data_search_dirs). Downloads come from the official sources and are
 checked against their published MD5 checksums. An interrupted download is kept as
 `<name>.part` and resumed (HTTP Range request) when the command runs again. Nothing
 is put in place until it has been verified: a failed install leaves no unchecked file

@@ -1,4 +1,4 @@
-"""Pictures of training: filter grids and loss / accuracy curves.
+"""Pictures of training: image and filter grids, loss / accuracy curves.
 
 The plotting functions build a matplotlib Figure without touching pyplot's global state,
 so they work the same in a notebook (the returned figure displays itself) and in a script
@@ -23,13 +23,8 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
     Returns: an array of shape (G*(H+padding)-padding, G*(W+padding)-padding, C) with
     G = ceil(sqrt(N)) (or without the last axis if Xs had none).
     """
-    Xs = np.asarray(Xs, dtype=np.float64)
-    squeeze = Xs.ndim == 3
-    if squeeze:
-        Xs = Xs[..., None]
-    if Xs.ndim != 4 or Xs.shape[0] == 0:
-        raise ValueError(f"visualize_grid: expected images (N, H, W, C) with N >= 1, "
-                         f"got shape {Xs.shape}")
+    squeeze = np.ndim(Xs) == 3
+    Xs = _as_images(Xs, 'visualize_grid')
     num_images, height, width, channels = Xs.shape
     grid_size = int(np.ceil(np.sqrt(num_images)))
     grid = np.zeros((grid_size * (height + padding) - padding,
@@ -41,6 +36,74 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
         top, left = row * (height + padding), col * (width + padding)
         grid[top:top + height, left:left + width] = scaled
     return grid[..., 0] if squeeze else grid
+
+
+def _as_images(Xs, function):
+    """Xs as a float64 (N, H, W, C) array (an (N, H, W) stack gets C = 1)."""
+    Xs = np.asarray(Xs, dtype=np.float64)
+    if Xs.ndim == 3:
+        Xs = Xs[..., None]
+    if Xs.ndim != 4 or Xs.shape[0] == 0:
+        raise ValueError(f"{function}: expected images (N, H, W, C) with N >= 1, "
+                         f"got shape {Xs.shape}")
+    return Xs
+
+
+def _to_unit_range(grid):
+    """grid rescaled as a whole to [0, 1] (all zeros if it is constant)."""
+    low, high = grid.min(), grid.max()
+    return (grid - low) / (high - low) if high > low else np.zeros_like(grid)
+
+
+def vis_grid(Xs):
+    """Tile images into a square grid, rescaled together (not one by one) to [0, 1].
+
+    Inputs:
+    - Xs: images, shape (N, H, W, C) or (N, H, W).
+
+    Returns: an array of shape (A * (H + 1), A * (W + 1), C) with A = ceil(sqrt(N)),
+    images in row-major order, each followed by a one-pixel gap on the right and below;
+    gaps and empty cells hold the smallest value of Xs before the rescaling. (Compare
+    visualize_grid, which rescales each image on its own.)
+    """
+    Xs = _as_images(Xs, 'vis_grid')
+    num_images, height, width, channels = Xs.shape
+    side = int(np.ceil(np.sqrt(num_images)))
+    grid = np.full((side * (height + 1), side * (width + 1), channels), Xs.min())
+    for index, image in enumerate(Xs):
+        row, col = divmod(index, side)
+        top, left = row * (height + 1), col * (width + 1)
+        grid[top:top + height, left:left + width] = image
+    return _to_unit_range(grid)
+
+
+def vis_nn(rows):
+    """Lay out rows of images (a list of lists, e.g. one row per layer or per class) in a
+    grid, rescaled together to [0, 1].
+
+    Inputs:
+    - rows: N lists of D images each, every image of shape (H, W, C).
+
+    Returns: an array of shape (N * (H + 1), D * (W + 1), C): image x of row y at
+    rows y * (H + 1) ... and columns x * (W + 1) ..., with one-pixel gaps holding 1 before
+    the rescaling.
+    """
+    if len(rows) == 0 or len(rows[0]) == 0:
+        raise ValueError("vis_nn: expected a non-empty list of non-empty rows of images")
+    images = [[np.asarray(image, dtype=np.float64) for image in row] for row in rows]
+    height, width, channels = images[0][0].shape
+    columns = len(images[0])
+    for y, row in enumerate(images):
+        if len(row) != columns or any(image.shape != (height, width, channels)
+                                      for image in row):
+            raise ValueError(f"vis_nn: every row must hold {columns} images of shape "
+                             f"{(height, width, channels)}; row {y} does not")
+    grid = np.ones((len(images) * (height + 1), columns * (width + 1), channels))
+    for y, row in enumerate(images):
+        for x, image in enumerate(row):
+            top, left = y * (height + 1), x * (width + 1)
+            grid[top:top + height, left:left + width] = image
+    return _to_unit_range(grid)
 
 
 def plot_filters(weights, path=None, title='First-layer filters'):

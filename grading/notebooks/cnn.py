@@ -44,7 +44,7 @@ You now put the layers together into `ThreeLayerConvNet` in `nndl/cnn.py`:
 
 Write its `__init__` (the parameters) and `loss` (forward and backward pass) where
 `nndl/cnn.py` says `raise NotImplementedError`; the class docstring gives every name and
-shape. It uses the sandwich layers of `utils/conv_layer_utils.py`, built on the fast
+shape. It uses the sandwich layers of `nndl/conv_layer_utils.py`, built on the fast
 layers, so it trains in reasonable time. Then train it on CIFAR-10 and MNIST in the cells
 marked for your code.
 
@@ -201,7 +201,8 @@ model = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=3, filter_size=3, hid
                           num_classes=5, weight_scale=0.5, reg=0.1, dtype=np.float64)
 loss, grads = model.loss(X, y)
 for name in sorted(grads):
-    grad_num = eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name])
+    grad_num = eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name],
+                                       verbose=False)
     print(f"{name} error: {rel_error(grad_num, grads[name]):.2e}")
 '''
 
@@ -287,7 +288,7 @@ is not graded (and is skipped by the autograder).
 OVERFIT = '''
 # NBVAL_IGNORE_OUTPUT
 from nndl.cnn import ThreeLayerConvNet
-from nndl.solver import Solver
+from utils.solver import Solver
 
 if GRADING:
     print("skipped while autograding")
@@ -306,7 +307,7 @@ TRAIN_MD = f'''
 ## 6. Training on CIFAR-10
 
 Write `train_cifar10(data, num_epochs)`: build a `ThreeLayerConvNet`, train it with
-`nndl.solver.Solver` on `data` and return the model and the solver. You choose the
+`utils.solver.Solver` on `data` and return the model and the solver. You choose the
 architecture (number and size of the filters, hidden units, batchnorm), the regularization
 and the optimizer settings; `nndl.augment.random_flip` (mirror images at random) is
 available as the Solver's `augment`. The course target is **more than 65 % validation
@@ -323,7 +324,7 @@ preprocessed as `data` is (the mean training image subtracted, nothing else): 1 
 TRAIN_SOLUTION = '''
 from nndl.augment import random_flip
 from nndl.cnn import ThreeLayerConvNet
-from nndl.solver import Solver
+from utils.solver import Solver
 
 
 def train_cifar10(data, num_epochs):

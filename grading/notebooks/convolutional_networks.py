@@ -453,7 +453,7 @@ else:
 SANDWICH_MD = '''
 ## 7. Sandwich layers
 
-A convolution is usually followed by the same few layers, so `utils/conv_layer_utils.py`
+A convolution is usually followed by the same few layers, so `nndl/conv_layer_utils.py`
 chains them: `conv_relu_forward` (convolution, ReLU) and `conv_relu_pool_forward`
 (convolution, ReLU, 2x2 max pooling), each with its backward pass. They are built on the
 fast layers and are given to you; the next cell checks their gradients numerically, the
@@ -463,7 +463,7 @@ way you would check any new layer (not graded, skipped by the autograder).
 SANDWICH_CHECK = '''
 # NBVAL_IGNORE_OUTPUT
 # Numeric gradient check of the sandwich layers (not graded).
-from utils.conv_layer_utils import (conv_relu_backward, conv_relu_forward,
+from nndl.conv_layer_utils import (conv_relu_backward, conv_relu_forward,
                                     conv_relu_pool_backward, conv_relu_pool_forward)
 from utils.gradient_check import eval_numerical_gradient_array, rel_error
 

@@ -166,7 +166,8 @@ assert np.isclose(cross_entropy, softmax_loss(scores, labels)[0])
 s = np.array([1.0, -0.5, 2.0, 0.3])
 p = softmax_stable(s)
 jacobian = np.diag(p) - np.outer(p, p)
-jacobian_num = np.stack([eval_numerical_gradient(lambda v: softmax_stable(v)[i], s.copy())
+jacobian_num = np.stack([eval_numerical_gradient(lambda v: softmax_stable(v)[i], s.copy(),
+                                                  verbose=False)
                          for i in range(len(s))])
 assert rel_error(jacobian, jacobian_num) < 1e-7
 y = 2
@@ -183,7 +184,8 @@ print("p - onehot =", p - np.eye(len(s))[y])
 scores = rng.standard_normal((6, 5))
 labels = rng.integers(5, size=6)
 loss, dscores = softmax_loss(scores, labels)
-dscores_num = eval_numerical_gradient(lambda v: softmax_loss(v, labels)[0], scores.copy())
+dscores_num = eval_numerical_gradient(lambda v: softmax_loss(v, labels)[0], scores.copy(),
+                                      verbose=False)
 expected = (softmax_stable(scores) - np.eye(5)[labels]) / len(labels)
 assert np.allclose(dscores, expected)
 assert rel_error(dscores, dscores_num) < 1e-7

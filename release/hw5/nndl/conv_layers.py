@@ -5,39 +5,22 @@ Shapes follow the (N, C, H, W) convention throughout:
 Every layer is a pair: ``*_forward`` returns ``(out, cache)`` and ``*_backward`` takes the
 upstream gradient ``dout`` with that cache and returns the gradients of the inputs.
 
-The checks at the top of each function (shapes, stride, pad) are given to you: by the time
-your code runs, the inputs are known to be consistent. Write your code between the
-``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines (in your copy, where it says
-``raise NotImplementedError``). You may change the cache to hold whatever your backward
-pass needs, as long as your forward and backward agree.
+The first lines of each function are given to you: they check the inputs (shapes, stride,
+pad) and read the settings into (height, width) pairs, such as ``stride_h, stride_w``, in
+the forward and the backward pass alike. Where it says ``raise NotImplementedError``,
+delete that line and write your code; the variables the function returns are set to None
+just before, so that you can see what to compute.
 """
-from numbers import Integral
-
 import numpy as np
 
 from nndl.layers import batchnorm_backward, batchnorm_forward
+from utils.conv_checks import (as_pair, check_conv_inputs, check_pool_inputs,
+                               check_spatial_batchnorm_inputs, check_window_fits)
 
 
 # ----------------------------------------------------------------------------------------
 # Arithmetic of convolution and pooling layers
 # ----------------------------------------------------------------------------------------
-
-def as_pair(value, name, minimum):
-    """Return ``value`` as a (height, width) pair of Python ints, each >= ``minimum``.
-
-    ``value`` is an integer (the same for both axes) or a pair of integers. Anything else
-    (a float such as 1.5, a negative number, a string) raises ValueError naming ``name``.
-    """
-    is_sequence = isinstance(value, (tuple, list)) or np.ndim(value) == 1
-    pair = tuple(value) if is_sequence else (value, value)
-    if len(pair) != 2 or not all(
-            isinstance(v, Integral) and not isinstance(v, bool) for v in pair):
-        raise ValueError(f"{name} must be an integer or a (height, width) pair of integers, "
-                         f"got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
 
 def conv_output_size(input_size, kernel_size, stride=1, pad=0):
     """Spatial output size (H_out, W_out) of a convolution or pooling layer.
@@ -59,7 +42,8 @@ def conv_output_size(input_size, kernel_size, stride=1, pad=0):
     kernel_h, kernel_w = as_pair(kernel_size, 'kernel_size', 1)
     stride_h, stride_w = as_pair(stride, 'stride', 1)
     pad_h, pad_w = as_pair(pad, 'pad', 0)
-    _check_window_fits((height, width), (kernel_h, kernel_w), (pad_h, pad_w))
+    check_window_fits((height, width), (kernel_h, kernel_w), (pad_h, pad_w))
+    out_h, out_w = None, None
     # YOUR CODE HERE
     raise NotImplementedError('conv_output_size: your code goes here')
     return out_h, out_w
@@ -80,44 +64,10 @@ def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
     Returns: an int.
     """
     kernel_h, kernel_w = as_pair(kernel_size, 'kernel_size', 1)
+    count = None
     # YOUR CODE HERE
     raise NotImplementedError('conv_param_count: your code goes here')
     return count
-
-
-def _check_conv_inputs(x, w, b, conv_param):
-    """Validate the inputs of a convolution; return ((stride_h, stride_w), (pad_h, pad_w))."""
-    if np.ndim(x) != 4 or np.ndim(w) != 4:
-        raise ValueError(f"conv layer: x must be (N, C, H, W) and w (F, C, HH, WW), got "
-                         f"x {np.shape(x)} and w {np.shape(w)}")
-    if x.shape[1] != w.shape[1]:
-        raise ValueError(f"conv layer: x has {x.shape[1]} channels but w expects {w.shape[1]} "
-                         f"(x {x.shape}, w {w.shape})")
-    if np.shape(b) != (w.shape[0],):
-        raise ValueError(f"conv layer: b must have shape ({w.shape[0]},), got {np.shape(b)}")
-    stride = as_pair(conv_param.get('stride', 1), 'stride', 1)
-    pad = as_pair(conv_param.get('pad', 0), 'pad', 0)
-    _check_window_fits(x.shape[2:], w.shape[2:], pad)
-    return stride, pad
-
-
-def _check_pool_inputs(x, pool_param):
-    """Validate the inputs of a pooling layer; return ((pool_h, pool_w), (stride_h, stride_w))."""
-    if np.ndim(x) != 4:
-        raise ValueError(f"pool layer: x must be (N, C, H, W), got shape {np.shape(x)}")
-    window = as_pair((pool_param.get('pool_height', 2), pool_param.get('pool_width', 2)),
-                     '(pool_height, pool_width)', 1)
-    stride = as_pair(pool_param.get('stride', 2), 'stride', 1)
-    _check_window_fits(x.shape[2:], window, (0, 0))
-    return window, stride
-
-
-def _check_window_fits(input_hw, window_hw, pad_hw):
-    """Raise ValueError if a window of ``window_hw`` does not fit the padded input at all."""
-    for axis, size, window, pad in zip(('height', 'width'), input_hw, window_hw, pad_hw):
-        if window > size + 2 * pad:
-            raise ValueError(f"window {axis} {window} is larger than the padded input {axis} "
-                             f"{size} + 2*{pad} = {size + 2 * pad}: the layer has no output")
 
 
 # ----------------------------------------------------------------------------------------
@@ -148,7 +98,7 @@ def conv_forward_naive(x, w, b, conv_param):
     take the (N, C, HH, WW) window of the padded input. np.tensordot (or broadcasting and
     a sum) then gives the (N, F) outputs of that position for all examples and filters.
     """
-    (stride_h, stride_w), (pad_h, pad_w) = _check_conv_inputs(x, w, b, conv_param)
+    (stride_h, stride_w), (pad_h, pad_w) = check_conv_inputs(x, w, b, conv_param)
     out = None
     # YOUR CODE HERE
     raise NotImplementedError('conv_forward_naive: your code goes here')
@@ -161,7 +111,7 @@ def conv_backward_naive(dout, cache):
 
     Inputs:
     - dout: upstream gradient, shape (N, F, H_out, W_out).
-    - cache: the cache of conv_forward_naive, (x, w, b, conv_param).
+    - cache: (x, w, b, conv_param), as conv_forward_naive returns it.
 
     Returns a tuple of:
     - dx: gradient with respect to x, shape (N, C, H, W).
@@ -173,6 +123,8 @@ def conv_backward_naive(dout, cache):
     and window-weighted gradient into dw. Compute dx on the padded input and crop the
     padding away at the end. db is the sum of dout over everything except the filter axis.
     """
+    x, w, b, conv_param = cache
+    (stride_h, stride_w), (pad_h, pad_w) = check_conv_inputs(x, w, b, conv_param)
     dx, dw, db = None, None, None
     # YOUR CODE HERE
     raise NotImplementedError('conv_backward_naive: your code goes here')
@@ -202,7 +154,7 @@ def max_pool_forward_naive(x, pool_param):
         W_out = (W - pool_width) // stride_w + 1
     - cache: (x, pool_param)
     """
-    (pool_h, pool_w), (stride_h, stride_w) = _check_pool_inputs(x, pool_param)
+    (pool_h, pool_w), (stride_h, stride_w) = check_pool_inputs(x, pool_param)
     out = None
     # YOUR CODE HERE
     raise NotImplementedError('max_pool_forward_naive: your code goes here')
@@ -219,11 +171,13 @@ def max_pool_backward_naive(dout, cache):
 
     Inputs:
     - dout: upstream gradient, shape (N, C, H_out, W_out).
-    - cache: (x, pool_param) from the forward pass.
+    - cache: (x, pool_param), as the forward pass returns it.
 
     Returns:
     - dx: gradient with respect to x, shape (N, C, H, W).
     """
+    x, pool_param = cache
+    (pool_h, pool_w), (stride_h, stride_w) = check_pool_inputs(x, pool_param)
     dx = None
     # YOUR CODE HERE
     raise NotImplementedError('max_pool_backward_naive: your code goes here')
@@ -243,7 +197,7 @@ def avg_pool_forward_naive(x, pool_param):
     - out: shape (N, C, H_out, W_out), sizes as for max pooling.
     - cache: (x, pool_param)
     """
-    (pool_h, pool_w), (stride_h, stride_w) = _check_pool_inputs(x, pool_param)
+    (pool_h, pool_w), (stride_h, stride_w) = check_pool_inputs(x, pool_param)
     out = None
     # YOUR CODE HERE
     raise NotImplementedError('avg_pool_forward_naive: your code goes here')
@@ -259,11 +213,13 @@ def avg_pool_backward_naive(dout, cache):
 
     Inputs:
     - dout: upstream gradient, shape (N, C, H_out, W_out).
-    - cache: (x, pool_param) from the forward pass.
+    - cache: (x, pool_param), as the forward pass returns it.
 
     Returns:
     - dx: gradient with respect to x, shape (N, C, H, W).
     """
+    x, pool_param = cache
+    (pool_h, pool_w), (stride_h, stride_w) = check_pool_inputs(x, pool_param)
     dx = None
     # YOUR CODE HERE
     raise NotImplementedError('avg_pool_backward_naive: your code goes here')
@@ -298,12 +254,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     Hint: nndl.layers.batchnorm_forward normalizes the columns of an (M, D) array. Moving
     the channel axis last and flattening the rest turns x into such an array.
     """
-    if np.ndim(x) != 4:
-        raise ValueError(f"spatial batchnorm: x must be (N, C, H, W), got shape {np.shape(x)}")
-    num_channels = x.shape[1]
-    if np.shape(gamma) != (num_channels,) or np.shape(beta) != (num_channels,):
-        raise ValueError(f"spatial batchnorm: gamma and beta must have shape ({num_channels},), "
-                         f"got {np.shape(gamma)} and {np.shape(beta)}")
+    check_spatial_batchnorm_inputs(x, gamma, beta)
     out, cache = None, None
     # YOUR CODE HERE
     raise NotImplementedError('spatial_batchnorm_forward: your code goes here')

@@ -1,4 +1,5 @@
-"""Fully connected building blocks: affine, ReLU, softmax loss and batch normalization.
+"""Fully connected building blocks: affine, ReLU, batch normalization, dropout, and the
+softmax and multiclass SVM losses.
 
 Every layer is a pair of functions. ``*_forward`` returns ``(out, cache)``;
 ``*_backward`` takes the upstream gradient ``dout`` and that cache and returns
@@ -77,6 +78,48 @@ def log_softmax(scores):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def _check_scores_and_labels(function, scores, y):
+    """Return y as an array after checking scores (N, C) and integer labels y (N,) in [0, C)."""
+    if np.ndim(scores) != 2:
+        raise ValueError(f"{function}: scores must be (N, C), got shape {np.shape(scores)}")
+    num_examples, num_classes = scores.shape
+    y = np.asarray(y)
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{function}: labels must be integers, got dtype {y.dtype}")
+    if y.shape != (num_examples,):
+        raise ValueError(f"{function}: y has shape {y.shape}, expected ({num_examples},)")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{function}: labels must lie in [0, {num_classes}), got "
+                         f"min {y.min()} and max {y.max()}")
+    return y
+
+
+def svm_loss(scores, y):
+    """Mean multiclass SVM (hinge) loss with margin 1, and its gradient.
+
+    For example i, every wrong class c with scores[i, c] > scores[i, y[i]] - 1 adds
+    scores[i, c] - scores[i, y[i]] + 1 to the loss.
+
+    Inputs:
+    - scores: class scores, shape (N, C).
+    - y: integer labels, shape (N,), with 0 <= y[i] < C.
+
+    Returns:
+    - loss: scalar, the sum of the margins above divided by N.
+    - dscores: gradient of the loss with respect to scores, shape (N, C).
+    """
+    y = _check_scores_and_labels('svm_loss', scores, y)
+    num_examples = scores.shape[0]
+    rows = np.arange(num_examples)
+    margins = np.maximum(0, scores - scores[rows, y][:, None] + 1.0)
+    margins[rows, y] = 0
+    loss = margins.sum() / num_examples
+    positive = (margins > 0).astype(np.result_type(scores, np.float32))
+    positive[rows, y] = -positive.sum(axis=1)
+    dscores = positive / num_examples
+    return loss, dscores
+
+
 def softmax_loss(scores, y):
     """Mean softmax cross-entropy loss and its gradient.
 
@@ -88,17 +131,8 @@ def softmax_loss(scores, y):
     - loss: scalar, the mean over examples of -log softmax(scores)[i, y[i]].
     - dscores: gradient of the loss with respect to scores, shape (N, C).
     """
-    if np.ndim(scores) != 2:
-        raise ValueError(f"softmax_loss: scores must be (N, C), got shape {np.shape(scores)}")
-    num_examples, num_classes = scores.shape
-    y = np.asarray(y)
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"softmax_loss: labels must be integers, got dtype {y.dtype}")
-    if y.shape != (num_examples,):
-        raise ValueError(f"softmax_loss: y has shape {y.shape}, expected ({num_examples},)")
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"softmax_loss: labels must lie in [0, {num_classes}), got "
-                         f"min {y.min()} and max {y.max()}")
+    y = _check_scores_and_labels('softmax_loss', scores, y)
+    num_examples = scores.shape[0]
     log_probs = log_softmax(scores)
     rows = np.arange(num_examples)
     loss = -log_probs[rows, y].mean()
@@ -190,3 +224,53 @@ def batchnorm_backward(dout, cache):
     dx -= dbeta / num_examples
     dx *= gamma * inv_std
     return dx, dgamma, dbeta
+
+
+def dropout_forward(x, dropout_param):
+    """Inverted dropout: in 'train' mode keep each input with probability p and divide the
+    kept ones by p, so that the expected output equals the input; in 'test' mode pass the
+    input through unchanged.
+
+    Inputs:
+    - x: data, any shape.
+    - dropout_param: dict with
+      - 'p': probability of keeping each input, in (0, 1] (CS231n since 2017; see
+        docs/migration.md for the older convention where p was the drop probability);
+      - 'mode': 'train' or 'test' (required);
+      - 'seed' (optional): seed of the generator that draws the mask, for a mask that is
+        the same at every call (gradient checks). Without it the mask is drawn from
+        NumPy's global generator, so np.random.seed makes a run reproducible.
+
+    Returns:
+    - out: shape of x.
+    - cache: (dropout_param, mask); mask (shape of x, the dtype of out) holds 1 / p where
+      an input was kept and 0 where it was dropped; None in 'test' mode.
+    """
+    mode = dropout_param.get('mode')
+    if mode not in ('train', 'test'):
+        raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
+    keep = dropout_param.get('p')
+    if keep is None or not 0 < keep <= 1:
+        raise ValueError(f"dropout_param['p'] must be a keep probability in (0, 1], got {keep!r}")
+    if mode == 'test':
+        return x, (dropout_param, None)
+    if 'seed' in dropout_param:
+        uniform = np.random.default_rng(dropout_param['seed']).random(np.shape(x))
+    else:
+        uniform = np.random.random_sample(np.shape(x))
+    dtype = np.result_type(x, np.float32)
+    mask = (uniform < keep).astype(dtype) / dtype.type(keep)
+    out = (x * mask).astype(dtype, copy=False)
+    return out, (dropout_param, mask)
+
+
+def dropout_backward(dout, cache):
+    """Backward pass of :func:`dropout_forward`.
+
+    Inputs: dout (shape of x) and the cache of the forward pass.
+    Returns: dx, shape of x: dout * mask in 'train' mode, dout in 'test' mode.
+    """
+    dropout_param, mask = cache
+    if dropout_param['mode'] == 'test':
+        return dout
+    return dout * mask

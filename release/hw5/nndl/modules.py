@@ -10,19 +10,20 @@ last forward pass:
 
 A ``Sequential`` chains layers; its ``params`` and ``grads`` name every parameter by the
 position of its layer ('0.weight', '3.bias', ...). Nothing here computes a layer itself:
-convolution and pooling come from utils.fast_layers, affine and ReLU from nndl.layers,
-spatial batchnorm from nndl.conv_layers. Models built from these layers (Classifier,
+convolution, pooling and spatial batchnorm come from utils.fast_layers, affine and ReLU
+from nndl.layers. Models built from these layers (Classifier,
 LeNet5) live in nndl.models.
 """
 from collections.abc import MutableMapping
 
 import numpy as np
 
-from nndl.conv_layers import as_pair, spatial_batchnorm_backward, spatial_batchnorm_forward
 from nndl.layers import affine_backward, affine_forward, relu_backward, relu_forward
+from utils.conv_checks import as_pair
 from utils.fast_layers import (avg_pool_backward_fast, avg_pool_forward_fast,
                                conv_backward_fast, conv_forward_fast, max_pool_backward_fast,
-                               max_pool_forward_fast)
+                               max_pool_forward_fast, spatial_batchnorm_backward_fast,
+                               spatial_batchnorm_forward_fast)
 
 
 class Layer:
@@ -224,14 +225,14 @@ class BatchNorm2d(Layer):
 
     def forward(self, x, train=True):
         self.bn_param['mode'] = 'train' if train else 'test'
-        out, self._cache = spatial_batchnorm_forward(x, self.params['gamma'],
-                                                     self.params['beta'], self.bn_param)
+        out, self._cache = spatial_batchnorm_forward_fast(x, self.params['gamma'],
+                                                          self.params['beta'], self.bn_param)
         return out
 
     def backward(self, dout):
         if self.bn_param['mode'] != 'train':
             raise RuntimeError("BatchNorm2d.backward needs a forward pass with train=True")
-        dx, self.grads['gamma'], self.grads['beta'] = spatial_batchnorm_backward(
+        dx, self.grads['gamma'], self.grads['beta'] = spatial_batchnorm_backward_fast(
             dout, self._last_cache())
         return dx
 

@@ -10,12 +10,22 @@ Pixel values keep their original 0..255 scale (as floats unless asked otherwise)
 
 Where the data lives
 --------------------
-One rule, used by every loader, picks the data directory (see `resolve_data_dir`):
-the `data_dir` argument if given, else the `NNDL_DATA` environment variable, else
-`datasets/` at the repository root. Inside it, CIFAR-10 is the official
-`cifar-10-batches-py/` folder and MNIST is `mnist/` holding the four official IDX
-`.gz` files. `python -m utils.download {cifar10,mnist,all}` puts them there.
-A tiny copy of both, in the same formats, ships in `data_sample/` (`SAMPLE_DATA_DIR`).
+`python -m utils.download {cifar10,mnist,all}` installs a dataset into the data
+directory that `resolve_data_dir` picks: the `--data-dir` argument if given, else the
+`NNDL_DATA` environment variable, else a per-user folder outside any assignment,
+`$XDG_CACHE_HOME/nndl` (`~/.cache/nndl` by default, DEFAULT_DATA_DIR), so that 170 MB of
+CIFAR-10 never sits in a folder students submit. Inside it, CIFAR-10 is the official
+`cifar-10-batches-py/` folder and MNIST is `mnist/` holding the four official IDX `.gz`
+files.
+
+The loaders (`get_CIFAR10_data()`, `get_MNIST_data()`) look, in order: in the `data_dir`
+argument if given (only there), else in `NNDL_DATA` if set (only there), else in each of
+`data_search_dirs()`: the per-user folder, then where UCLA's HW5 notebooks keep the data
+(`utils/datasets/`, relative to the notebook's folder), CS231n's (`cs231n/datasets/`), and
+`datasets/` at the repository root. While nbgrader autogrades
+(NBGRADER_EXECUTION=autograde) only `data_dir` and `NNDL_DATA` count: the data never comes
+from a folder of the submission. A tiny copy of both datasets, in the same formats, ships
+in `data_sample/` (`SAMPLE_DATA_DIR`).
 
 A missing dataset raises FileNotFoundError naming the command that fetches it; a
 truncated or corrupt file raises DatasetError naming the file and what is wrong.
@@ -31,9 +41,13 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = REPO_ROOT / "datasets"
-SAMPLE_DATA_DIR = REPO_ROOT / "data_sample"
 DATA_DIR_ENV_VAR = "NNDL_DATA"
+DEFAULT_DATA_DIR = (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                    / "nndl").absolute()
+SAMPLE_DATA_DIR = REPO_ROOT / "data_sample"
+# Folders, relative to the notebook's folder (the working directory), where other courses'
+# notebooks keep their datasets: UCLA ECE C147/C247 HW5 and CS231n assignment 2.
+COURSE_DATA_DIRS = (Path("utils") / "datasets", Path("cs231n") / "datasets")
 
 CIFAR10_DIRNAME = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{k}" for k in range(1, 6))
@@ -64,15 +78,76 @@ class DatasetError(ValueError):
 # Where the data lives
 # ----------------------------------------------------------------------------------
 
-def resolve_data_dir(data_dir=None):
-    """Return the data directory as an absolute Path.
+def autograding():
+    """True while nbgrader autogrades (NBGRADER_EXECUTION=autograde)."""
+    return os.environ.get("NBGRADER_EXECUTION") == "autograde"
 
-    Order: the `data_dir` argument, else the NNDL_DATA environment variable (if set
-    and non-empty), else `datasets/` at the repository root (DEFAULT_DATA_DIR).
+
+def resolve_data_dir(data_dir=None):
+    """Return the data directory to install into, as an absolute Path.
+
+    Order: the `data_dir` argument, else the NNDL_DATA environment variable (if set and
+    non-empty), else the per-user DEFAULT_DATA_DIR. While autograding, only the first two
+    count: without either, FileNotFoundError says to set NNDL_DATA.
     """
     if data_dir is None:
-        data_dir = os.environ.get(DATA_DIR_ENV_VAR) or DEFAULT_DATA_DIR
+        data_dir = os.environ.get(DATA_DIR_ENV_VAR)
+    if not data_dir:
+        if autograding():
+            raise FileNotFoundError(
+                f"autograding reads datasets only from {DATA_DIR_ENV_VAR} (never from the "
+                f"submission's folders): set {DATA_DIR_ENV_VAR} to the data directory")
+        data_dir = DEFAULT_DATA_DIR
     return Path(data_dir).expanduser().absolute()
+
+
+def data_search_dirs(data_dir=None):
+    """The data directories the loaders search, in order, as absolute Paths.
+
+    [data_dir] if given; else [NNDL_DATA] if set; else, while autograding, nothing;
+    else DEFAULT_DATA_DIR, then COURSE_DATA_DIRS relative to the working directory,
+    then utils/datasets and datasets/ of this repository (duplicates removed).
+    """
+    explicit = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV_VAR)
+    if explicit:
+        return [Path(explicit).expanduser().absolute()]
+    if autograding():
+        return []
+    here = Path.cwd()
+    candidates = [DEFAULT_DATA_DIR, *(here / folder for folder in COURSE_DATA_DIRS),
+                  REPO_ROOT / "utils" / "datasets", REPO_ROOT / "datasets"]
+    unique = []
+    for folder in candidates:
+        folder = folder.absolute()
+        if folder not in unique:
+            unique.append(folder)
+    return unique
+
+
+def find_dataset(dirname, command_name, data_dir=None):
+    """The folder `<data directory>/<dirname>` of the first of data_search_dirs() that has it.
+
+    Raises FileNotFoundError listing every place it looked and the command that downloads
+    the dataset (`command_name`: 'cifar10' or 'mnist').
+    """
+    searched = data_search_dirs(data_dir)
+    for folder in searched:
+        if (folder / dirname).is_dir():
+            return folder / dirname
+    if not searched:
+        raise FileNotFoundError(
+            f"{command_name} data: autograding reads datasets only from {DATA_DIR_ENV_VAR} "
+            f"(never from the submission's folders), and {DATA_DIR_ENV_VAR} is not set. "
+            f"Set it to a directory holding {dirname}/.")
+    places = "\n".join(f"    {folder / dirname}" for folder in searched)
+    command = f"python -m utils.download {command_name}"
+    if len(searched) == 1:   # data_dir or NNDL_DATA: install there
+        command += f" --data-dir {shlex.quote(str(searched[0]))}"
+    raise FileNotFoundError(
+        f"{command_name} data not found. Looked in:\n{places}\n"
+        f"Get it with:\n    {command}\n"
+        f"or point {DATA_DIR_ENV_VAR} (or data_dir=...) at a directory that already holds "
+        f"{dirname}/.")
 
 
 def _missing_dataset_error(command_name, folder, missing_file):
@@ -192,10 +267,11 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
         'X_train': (num_training, 3, 32, 32),   'y_train': (num_training,)
         'X_val':   (num_validation, 3, 32, 32), 'y_val':   (num_validation,)
         'X_test':  (num_test, 3, 32, 32),       'y_test':  (num_test,)
-    X arrays of the floating `dtype`, y arrays int64. `data_dir` is resolved by
-    `resolve_data_dir`; the batches are read from <data_dir>/cifar-10-batches-py/.
+    X arrays of the floating `dtype`, y arrays int64. The batches are read from the
+    cifar-10-batches-py/ folder that `find_dataset` finds (in `data_dir` if given; see the
+    module docstring for the places searched without it).
     """
-    root = resolve_data_dir(data_dir) / CIFAR10_DIRNAME
+    root = find_dataset(CIFAR10_DIRNAME, "cifar10", data_dir)
     X_train, y_train, X_test, y_test = load_CIFAR10(root, dtype=np.uint8)
     _check_split_sizes(num_training, num_validation, num_test, len(X_train), len(X_test), root)
     train = slice(0, num_training)
@@ -325,10 +401,11 @@ def get_MNIST_data(num_training=55000, num_validation=5000, num_test=10000,
         'X_train': (num_training, 1, 28, 28),   'y_train': (num_training,)
         'X_val':   (num_validation, 1, 28, 28), 'y_val':   (num_validation,)
         'X_test':  (num_test, 1, 28, 28),       'y_test':  (num_test,)
-    X arrays of the floating `dtype`, y arrays int64. `data_dir` is resolved by
-    `resolve_data_dir`; the files are read from <data_dir>/mnist/.
+    X arrays of the floating `dtype`, y arrays int64. The files are read from the mnist/
+    folder that `find_dataset` finds (in `data_dir` if given; see the module docstring for
+    the places searched without it).
     """
-    root = resolve_data_dir(data_dir) / MNIST_DIRNAME
+    root = find_dataset(MNIST_DIRNAME, "mnist", data_dir)
     X_train, y_train, X_test, y_test = load_MNIST(root, dtype=np.uint8)
     _check_split_sizes(num_training, num_validation, num_test, len(X_train), len(X_test), root)
     train = slice(0, num_training)

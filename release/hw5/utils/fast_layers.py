@@ -6,6 +6,15 @@ and so on), for every configuration the naive versions accept: non-square kernel
 pooling windows, any stride >= 1 and pad >= 0 (an int, or a (height, width) pair), pooling
 windows that overlap or do not tile the input. Only the caches differ: they hold what the
 fast backward passes need, so a fast forward must be paired with the fast backward.
+This module never uses ``nndl.conv_layers``: the provided layers work whatever the state
+of your own file.
+
+CS231n's names for its fast layers are aliases of the ones here, assigned at the end of
+this module: ``conv_forward_im2col`` and ``conv_forward_strides`` are ``conv_forward_fast``
+(``conv_backward_im2col``, ``conv_backward_strides``: ``conv_backward_fast``), and
+``max_pool_forward_reshape`` and ``max_pool_forward_im2col`` are ``max_pool_forward_fast``
+(the backward passes likewise). Unlike CS231n's, each of them accepts every window and
+stride, and any forward may be paired with any backward of the same layer.
 
 How the convolution is made fast
 --------------------------------
@@ -51,7 +60,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from nndl.conv_layers import _check_conv_inputs, _check_pool_inputs
+from utils.conv_checks import (check_conv_inputs, check_pool_inputs,
+                               check_spatial_batchnorm_inputs)
 
 
 # Largest size of the cols matrix of one chunk of examples: small enough that a layer's
@@ -345,7 +355,7 @@ def conv_forward_fast(x, w, b, conv_param):
 
     Raises ValueError on inconsistent shapes or a bad stride or pad.
     """
-    stride, pad = _check_conv_inputs(x, w, b, conv_param)
+    stride, pad = check_conv_inputs(x, w, b, conv_param)
     dtype = np.result_type(x, w, b)
     geometry = _ConvGeometry(x.shape, w.shape, stride, pad)
     phases = geometry.zero_phases(dtype)
@@ -386,7 +396,7 @@ def conv_backward_fast(dout, cache):
     to the inputs each window came from (col2im).
     """
     x, w, b, conv_param, phases = cache
-    stride, pad = _check_conv_inputs(x, w, b, conv_param)
+    stride, pad = check_conv_inputs(x, w, b, conv_param)
     geometry = _ConvGeometry(x.shape, w.shape, stride, pad)
     expected = (geometry.num_examples, geometry.filters, geometry.out_h, geometry.out_w)
     if np.shape(dout) != expected:
@@ -428,7 +438,7 @@ def conv_backward_fast(dout, cache):
 
 def _pool_geometry(x, pool_param):
     """Validate a pooling layer's inputs; return (window, stride, (out_h, out_w))."""
-    (pool_h, pool_w), (stride_h, stride_w) = _check_pool_inputs(x, pool_param)
+    (pool_h, pool_w), (stride_h, stride_w) = check_pool_inputs(x, pool_param)
     out_hw = (_output_size(x.shape[2], pool_h, stride_h, 0),
               _output_size(x.shape[3], pool_w, stride_w, 0))
     return (pool_h, pool_w), (stride_h, stride_w), out_hw
@@ -540,3 +550,92 @@ def avg_pool_backward_fast(dout, cache):
     for index in _window_offsets(window, stride, out_hw):
         dx[index] += share
     return dx
+
+
+# ----------------------------------------------------------------------------------------
+# Spatial batch normalization
+# ----------------------------------------------------------------------------------------
+
+def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
+    """Spatial batch normalization, with reductions over the (N, H, W) axes of each channel.
+
+    Inputs:
+    - x: input data, shape (N, C, H, W).
+    - gamma, beta: per-channel scale and shift, shape (C,).
+    - bn_param: dict with 'mode' ('train' or 'test', required), 'eps' (default 1e-5),
+      'momentum' (default 0.9), 'running_mean' and 'running_var' (shape (C,); created as
+      zeros and ones if absent, updated in place in 'train' mode), as for
+      nndl.layers.batchnorm_forward.
+
+    Returns a tuple of:
+    - out: shape (N, C, H, W).
+    - cache: (x_hat, gamma, inv_std) in 'train' mode, None in 'test' mode.
+    """
+    check_spatial_batchnorm_inputs(x, gamma, beta)
+    mode = bn_param.get('mode')
+    if mode not in ('train', 'test'):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    eps = bn_param.get('eps', 1e-5)
+    momentum = bn_param.get('momentum', 0.9)
+    num_channels = x.shape[1]
+    running_mean = bn_param.get('running_mean', np.zeros(num_channels, dtype=x.dtype))
+    running_var = bn_param.get('running_var', np.ones(num_channels, dtype=x.dtype))
+    per_channel = (1, num_channels, 1, 1)
+    if mode == 'train':
+        count = x.size // num_channels
+        mean = x.mean(axis=(0, 2, 3))
+        x_hat = x - mean.reshape(per_channel)
+        var = np.einsum('nchw,nchw->c', x_hat, x_hat) / count
+        inv_std = 1.0 / np.sqrt(var + eps)
+        x_hat *= inv_std.reshape(per_channel)
+        cache = (x_hat, gamma, inv_std)
+        running_mean = momentum * running_mean + (1 - momentum) * mean
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        inv_std = 1.0 / np.sqrt(running_var + eps)
+        x_hat = (x - running_mean.reshape(per_channel)) * inv_std.reshape(per_channel)
+        cache = None
+    out = gamma.reshape(per_channel) * x_hat + beta.reshape(per_channel)
+    bn_param['running_mean'] = running_mean
+    bn_param['running_var'] = running_var
+    return out, cache
+
+
+def spatial_batchnorm_backward_fast(dout, cache):
+    """Backward pass of spatial_batchnorm_forward_fast ('train' mode).
+
+    Inputs:
+    - dout: upstream gradient, shape (N, C, H, W).
+    - cache: (x_hat, gamma, inv_std) from spatial_batchnorm_forward_fast.
+
+    Returns a tuple of dx (N, C, H, W), dgamma (C,) and dbeta (C,).
+    """
+    if cache is None:
+        raise ValueError("spatial_batchnorm_backward_fast needs a cache from a forward pass "
+                         "in 'train' mode")
+    x_hat, gamma, inv_std = cache
+    if np.shape(dout) != x_hat.shape:
+        raise ValueError(f"spatial_batchnorm_backward_fast: dout must have the output's shape "
+                         f"{x_hat.shape}, got {np.shape(dout)}")
+    num_channels = x_hat.shape[1]
+    per_channel = (1, num_channels, 1, 1)
+    count = x_hat.size // num_channels
+    dbeta = dout.sum(axis=(0, 2, 3))
+    dgamma = np.einsum('nchw,nchw->c', dout, x_hat)
+    # Per channel, as in nndl.layers.batchnorm_backward over the N * H * W values:
+    #     dx = gamma * inv_std * (dout - dbeta / M - x_hat * dgamma / M),  M = N * H * W.
+    dx = x_hat * (dgamma / count).reshape(per_channel)
+    np.subtract(dout, dx, out=dx)
+    dx -= (dbeta / count).reshape(per_channel)
+    dx *= (gamma * inv_std).reshape(per_channel)
+    return dx, dgamma, dbeta
+
+
+# ----------------------------------------------------------------------------------------
+# CS231n's names (see the module docstring): aliases, one function behind each pair.
+# ----------------------------------------------------------------------------------------
+
+conv_forward_im2col = conv_forward_strides = conv_forward_fast
+conv_backward_im2col = conv_backward_strides = conv_backward_fast
+max_pool_forward_reshape = max_pool_forward_im2col = max_pool_forward_fast
+max_pool_backward_reshape = max_pool_backward_im2col = max_pool_backward_fast

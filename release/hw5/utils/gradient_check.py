@@ -21,17 +21,22 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
-def eval_numerical_gradient(f, x, h=1e-5):
+def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Numeric gradient of a scalar function ``f`` at ``x``.
 
     Inputs:
     - f: function of one array argument returning a scalar.
     - x: array (any shape, float64 recommended) at which to evaluate the gradient; it is
       perturbed in place one entry at a time and restored.
+    - verbose: print one line per entry, its index and its gradient (``(0, 1) 0.25``), as
+      CS231n's version does; pass verbose=False for large arrays.
     - h: step of the centered difference (f(x + h) - f(x - h)) / 2h.
 
     Returns: the gradient, an array of the shape of x.
     """
+    if isinstance(verbose, (float, np.floating)):
+        raise TypeError(f"eval_numerical_gradient: verbose must be True or False, got "
+                        f"{verbose!r}; pass the step as h={verbose!r}")
     grad = np.zeros_like(x, dtype=np.float64)
     for index in np.ndindex(x.shape):
         original = x[index]
@@ -41,6 +46,8 @@ def eval_numerical_gradient(f, x, h=1e-5):
         f_minus = f(x)
         x[index] = original
         grad[index] = (f_plus - f_minus) / (2 * h)
+        if verbose:
+            print(index, grad[index])
     return grad
 
 
@@ -67,11 +74,50 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     return grad
 
 
+def eval_numerical_gradient_blobs(f, inputs, output, h=1e-5):
+    """Numeric gradients for functions that read and write "blobs", as in CS231n.
+
+    A blob is any object with two arrays of the same shape: ``vals`` (its value) and
+    ``diffs`` (a gradient). ``f(*inputs)`` reads the vals of the input blobs and writes
+    the vals of ``output``; ``output.diffs`` is the upstream gradient.
+
+    Returns: a list with, for each input blob, the numeric gradient of
+    ``sum(output.vals * output.diffs)`` with respect to its vals (an array of their
+    shape). Every input is perturbed in place one entry at a time and restored.
+    """
+    grads = []
+    for blob in inputs:
+        grad = np.zeros_like(blob.vals, dtype=np.float64)
+        for index in np.ndindex(blob.vals.shape):
+            original = blob.vals[index]
+            blob.vals[index] = original + h
+            f(*inputs)
+            out_plus = np.array(output.vals, dtype=np.float64)
+            blob.vals[index] = original - h
+            f(*inputs)
+            out_minus = np.array(output.vals, dtype=np.float64)
+            blob.vals[index] = original
+            grad[index] = np.sum((out_plus - out_minus) * output.diffs) / (2 * h)
+        grads.append(grad)
+    return grads
+
+
+def eval_numerical_gradient_net(net, inputs, output, h=1e-5):
+    """eval_numerical_gradient_blobs for a ``net`` whose ``forward()`` (no arguments)
+    reads the input blobs and writes ``output``."""
+    return eval_numerical_gradient_blobs(lambda *args: net.forward(), inputs, output, h=h)
+
+
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0):
     """Compare an analytic gradient with numeric ones at a few random entries of x.
 
-    Useful when x is too large to check every entry. Returns the list of relative errors,
-    one per checked entry (it prints nothing; show them as you like).
+    Useful when x is too large to check every entry. For each of ``num_checks`` entries
+    (drawn with a generator seeded by ``seed``) prints, as CS231n's version does,
+
+        numerical: 1.234567 analytic: 1.234567, relative error: 1.234567e-09
+
+    and returns the list of relative errors, one per checked entry. x is perturbed in
+    place and restored.
     """
     rng = np.random.default_rng(seed)
     errors = []
@@ -85,5 +131,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0):
         x[index] = original
         numeric = (f_plus - f_minus) / (2 * h)
         analytic = analytic_grad[index]
-        errors.append(abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic)))
+        error = abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic))
+        print(f"numerical: {numeric:f} analytic: {analytic:f}, relative error: {error:e}")
+        errors.append(error)
     return errors

@@ -1,9 +1,10 @@
 """Sandwich layers: a convolution followed by the layers that usually come after it.
 
-Each forward function chains the fast convolution (utils.fast_layers) with ReLU
-(nndl.layers), spatial batch normalization (nndl.conv_layers) and max pooling, and returns
-``(out, cache)``; the matching backward function takes ``dout`` and that cache and returns
-the gradients of the forward function's array inputs, in the order it took them.
+Each forward function chains the fast layers of utils.fast_layers (convolution, spatial
+batch normalization, max pooling) with ReLU (nndl.layers), and returns ``(out, cache)``;
+the matching backward function takes ``dout`` and that cache and returns the gradients of
+the forward function's array inputs, in the order it took them. Being built on the
+provided layers only, they work whatever the state of nndl/conv_layers.py.
 
 Shapes: x (N, C, H, W), w (F, C, HH, WW), b (F,), gamma and beta (F,). The convolution
 gives (N, F, H_conv, W_conv) with H_conv = (H + 2 * pad_h - HH) // stride_h + 1 (W_conv
@@ -16,10 +17,10 @@ gradients agree too (each window's gradient reaches its maximum only if that max
 positive). The results are exactly the same, bit for bit, and ReLU works on the pooled
 output, pool_height * pool_width times smaller than the convolution's.
 """
-from nndl.conv_layers import spatial_batchnorm_backward, spatial_batchnorm_forward
 from nndl.layers import relu_backward, relu_forward
 from utils.fast_layers import (conv_backward_fast, conv_forward_fast, max_pool_backward_fast,
-                               max_pool_forward_fast)
+                               max_pool_forward_fast, spatial_batchnorm_backward_fast,
+                               spatial_batchnorm_forward_fast)
 
 
 def conv_relu_forward(x, w, b, conv_param):
@@ -74,12 +75,12 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
     """Convolution, spatial batch normalization, then ReLU.
 
     Inputs: x (N, C, H, W), w (F, C, HH, WW), b (F,), gamma (F,), beta (F,), conv_param as
-    for conv_forward_fast, bn_param as for spatial_batchnorm_forward (its running averages
-    are updated in place in 'train' mode).
+    for conv_forward_fast, bn_param as for spatial_batchnorm_forward_fast (its running
+    averages are updated in place in 'train' mode).
     Returns: out (N, F, H_conv, W_conv) and cache = (conv_cache, bn_cache, relu_cache).
     """
     conv_out, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    bn_out, bn_cache = spatial_batchnorm_forward(conv_out, gamma, beta, bn_param)
+    bn_out, bn_cache = spatial_batchnorm_forward_fast(conv_out, gamma, beta, bn_param)
     out, relu_cache = relu_forward(bn_out)
     return out, (conv_cache, bn_cache, relu_cache)
 
@@ -92,7 +93,7 @@ def conv_bn_relu_backward(dout, cache):
     """
     conv_cache, bn_cache, relu_cache = cache
     dbn = relu_backward(dout, relu_cache)
-    dconv, dgamma, dbeta = spatial_batchnorm_backward(dbn, bn_cache)
+    dconv, dgamma, dbeta = spatial_batchnorm_backward_fast(dbn, bn_cache)
     dx, dw, db = conv_backward_fast(dconv, conv_cache)
     return dx, dw, db, dgamma, dbeta
 
@@ -106,7 +107,7 @@ def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_p
     with the same results: see the module docstring).
     """
     conv_out, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    bn_out, bn_cache = spatial_batchnorm_forward(conv_out, gamma, beta, bn_param)
+    bn_out, bn_cache = spatial_batchnorm_forward_fast(conv_out, gamma, beta, bn_param)
     pool_out, pool_cache = max_pool_forward_fast(bn_out, pool_param)
     out, relu_cache = relu_forward(pool_out)
     return out, (conv_cache, bn_cache, pool_cache, relu_cache)
@@ -121,6 +122,6 @@ def conv_bn_relu_pool_backward(dout, cache):
     conv_cache, bn_cache, pool_cache, relu_cache = cache
     dpool = relu_backward(dout, relu_cache)
     dbn = max_pool_backward_fast(dpool, pool_cache)
-    dconv, dgamma, dbeta = spatial_batchnorm_backward(dbn, bn_cache)
+    dconv, dgamma, dbeta = spatial_batchnorm_backward_fast(dbn, bn_cache)
     dx, dw, db = conv_backward_fast(dconv, conv_cache)
     return dx, dw, db, dgamma, dbeta

@@ -75,8 +75,9 @@ class Solver:
       and 'y_val' (N_val,), labels integers in [0, C).
 
     Optional keyword arguments:
-    - update_rule: the name of a rule in nndl.optim ('sgd', 'sgd_momentum', 'rmsprop',
-      'adam') or a callable with the same signature (default 'sgd').
+    - update_rule: the name of a rule in nndl.optim ('sgd', 'sgd_momentum',
+      'sgd_nesterov_momentum', 'rmsprop', 'adam') or a callable with the same signature
+      (default 'sgd').
     - optim_config: dict of hyperparameters for the update rule, e.g. {'learning_rate':
       1e-3}; every parameter gets its own copy (default {}).
     - lr_decay: the learning rate is multiplied by this after every epoch (default 1.0).
@@ -94,7 +95,9 @@ class Solver:
     - verbose: show a progress bar and the accuracy after every epoch (default True).
     - seed: seed of the random generator that shuffles the training data, subsamples the
       accuracy checks and drives ``augment`` (default 0). The same seed, model and data
-      give the same histories. None draws a fresh seed.
+      give the same histories, whatever NumPy's global generator was seeded with
+      (np.random.seed changes nothing here: see docs/migration.md). None draws a fresh
+      seed.
     - augment: optional callable ``augment(X_batch, rng) -> X_batch`` applied to every
       training minibatch (not to accuracy checks), e.g. random flips; rng is a
       np.random.Generator owned by the Solver.

@@ -1,0 +1,1 @@
+../../../nndl/conv_layer_utils.py

@@ -1,0 +1,1 @@
+../../../nndl/layer_utils.py

@@ -1,1 +1,0 @@
-../../../nndl/solver.py

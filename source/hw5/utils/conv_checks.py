@@ -1,0 +1,1 @@
+../../../utils/conv_checks.py

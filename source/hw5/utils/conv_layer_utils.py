@@ -1,1 +1,0 @@
-../../../utils/conv_layer_utils.py

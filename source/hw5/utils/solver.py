@@ -1,0 +1,1 @@
+../../../utils/solver.py
