@@ -11,10 +11,13 @@
 
 Cells get stable ids, so building twice gives identical files.
 """
+import base64
 import textwrap
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grading.figures import figure_path
 
 KERNELSPEC = {'display_name': 'Python 3 (ipykernel)', 'language': 'python', 'name': 'python3'}
 LANGUAGE_INFO = {'name': 'python', 'file_extension': '.py', 'mimetype': 'text/x-python'}
@@ -32,10 +35,20 @@ def _nbgrader(grade_id, *, grade=False, solution=False, locked=False, points=Non
     return {'nbgrader': meta}
 
 
-def markdown(grade_id, source):
-    """Read-only text."""
+def markdown(grade_id, source, figures=()):
+    """Read-only text. ``figures``: names of grading/figures/*.png that the text shows
+    as ``![...](attachment:NAME.png)``; they are embedded as cell attachments."""
     cell = new_markdown_cell(_text(source), metadata=_nbgrader(grade_id, locked=True))
     cell.id = grade_id
+    if figures:
+        cell.attachments = {}
+        for name in figures:
+            reference = f"attachment:{name}.png"
+            if reference not in cell.source:
+                raise ValueError(f"markdown {grade_id}: figure {name} is attached but the "
+                                 f"text never shows it ({reference})")
+            data = base64.b64encode(figure_path(name).read_bytes()).decode('ascii')
+            cell.attachments[f"{name}.png"] = {'image/png': data}
     return cell
 
 
