@@ -265,12 +265,13 @@ def figure_path(name):
     return FIGURE_DIR / f'{name}.png'
 
 
-def draw(names=None):
-    """Redraw the figures ``names`` (default: all) into FIGURE_DIR; return their paths."""
+def draw(names=None, directory=FIGURE_DIR):
+    """Redraw the figures ``names`` (default: all) as directory/NAME.png; return the paths."""
+    directory = Path(directory)
     paths = []
-    FIGURE_DIR.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     for name in names or FIGURES:
-        path = figure_path(name)
+        path = directory / figure_path(name).name
         # No 'Software' entry: the file does not change with the matplotlib version string.
         FIGURES[name]().savefig(path, dpi=100, metadata={'Software': None})
         paths.append(path)

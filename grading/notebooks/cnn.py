@@ -70,10 +70,10 @@ pooling halves it, rounding down.
 
 **Why `weight_scale`, when the provided layers use He initialization?** The layers of
 `nndl/modules.py` and LeNet-5 (`nndl/models.py`) draw each weight matrix with standard
-deviation $\sqrt{2 / \text{fan\_in}}$ (He et al., 2015), where fan_in is the number of
-inputs of one unit ($C \cdot K^2$ for a convolution): that keeps the variance of the
-activations about the same from layer to layer through ReLUs, which deep networks need
-to start training at all. `ThreeLayerConvNet` keeps the API of the CS231n assignment it
+deviation $\\sqrt{2 / n_\\text{in}}$ (He et al., 2015), where $n_\\text{in}$ (the fan-in)
+is the number of inputs of one unit ($C \\cdot K^2$ for a convolution): that keeps the
+variance of the activations about the same from layer to layer through ReLUs, which deep
+networks need to start training at all. `ThreeLayerConvNet` keeps the API of the CS231n assignment it
 comes from, one `weight_scale` for every layer: a hyperparameter you tune, and a
 predictable initialization for the tests. For a network this shallow a single scale
 works, and with batchnorm after the convolution the scale of `W1` hardly matters (the
@@ -309,18 +309,16 @@ the accuracies, and the 16 first-layer filters as small color images: after 50 i
 they are still mostly the random noise they started as.
 '''
 
-PLOTS_IMPORTS = '''
-%matplotlib inline
-from utils.vis_utils import plot_filters, plot_training_curves
-'''
 
 OVERFIT_PLOTS = '''
 # NBVAL_IGNORE_OUTPUT
 # Loss, accuracies and first-layer filters of the overfitting run (not graded).
-''' + PLOTS_IMPORTS + '''
 if GRADING:
     print("skipped while autograding")
 else:
+    %matplotlib inline
+    from utils.vis_utils import plot_filters, plot_training_curves
+
     display(plot_training_curves(solver.loss_history, solver.train_acc_history,
                                  solver.val_acc_history))
     display(plot_filters(model.params['W1'], title='First-layer filters after overfitting'))
@@ -420,10 +418,12 @@ else:
 TRAINING_PLOTS = '''
 # NBVAL_IGNORE_OUTPUT
 # Loss, accuracies and first-layer filters of your CIFAR-10 run (not graded).
-''' + PLOTS_IMPORTS + '''
 if GRADING:
     print("skipped while autograding")
 else:
+    %matplotlib inline
+    from utils.vis_utils import plot_filters, plot_training_curves
+
     display(plot_training_curves(solver.loss_history, solver.train_acc_history,
                                  solver.val_acc_history))
     display(plot_filters(model.params['W1'], title='First-layer filters after training'))

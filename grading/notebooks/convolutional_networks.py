@@ -123,10 +123,10 @@ the filter's bias. The docstring in `nndl/conv_layers.py` gives every shape.
 ![A 3-channel 5x5 input padded by 1, a 3x3x3 filter at two positions 2 columns apart, and the 3x3 output](attachment:conv_forward.png)
 
 A filter always spans **all** `C` input channels: each output number sums over a
-`C x HH x WW` block. With $	ilde x$ the zero-padded input and strides $S_h, S_w$,
+`C x HH x WW` block. With $\tilde x$ the zero-padded input and strides $S_h, S_w$,
 
-$$	ext{out}[n, f, i, j] = b[f] + \sum_{c=0}^{C-1} \sum_{p=0}^{HH-1} \sum_{q=0}^{WW-1}
-w[f, c, p, q]\; 	ilde x[n, c, i S_h + p, j S_w + q],$$
+$$\text{out}[n, f, i, j] = b[f] + \sum_{c=0}^{C-1} \sum_{p=0}^{HH-1} \sum_{q=0}^{WW-1}
+w[f, c, p, q]\; \tilde x[n, c, i S_h + p, j S_w + q],$$
 
 for $0 \le i < H_{out}$ and $0 \le j < W_{out}$ (the sizes of section 1). In code, the
 window of output `(i, j)` is `x_pad[n, :, i*sh:i*sh+HH, j*sw:j*sw+WW]`, and one output is
@@ -210,17 +210,17 @@ that window of `dx` (weighted by the filter) and into `dw` (weighted by the wind
 Differentiating the forward formula term by term gives the three gradients:
 
 * **`db` is the sum of `dout`** over everything but the filter:
-  $\;db[f] = \sum_{n,i,j} 	ext{dout}[n, f, i, j]$.
+  $\;db[f] = \sum_{n,i,j} \text{dout}[n, f, i, j]$.
 * **`dw` is the correlation of the padded input with `dout`**: the same sliding sum as
   the forward pass, with `dout` in the role of the filter,
-  $$dw[f, c, p, q] = \sum_{n,i,j} 	ext{dout}[n, f, i, j]\;
-  	ilde x[n, c, i S_h + p, j S_w + q].$$
+  $$dw[f, c, p, q] = \sum_{n,i,j} \text{dout}[n, f, i, j]\;
+  \tilde x[n, c, i S_h + p, j S_w + q].$$
 * **`dx` is the full convolution of `dout` with the filter**, i.e. a correlation with the
   filter rotated by 180 degrees: every input of a window receives the output's gradient
   times the weight it was multiplied by,
-  $$d	ilde x[n, c, i S_h + p, j S_w + q] \mathrel{+}= 	ext{dout}[n, f, i, j]\;
-  w[f, c, p, q]\quad	ext{for all } n, f, i, j, p, q,$$
-  and `dx` is $d	ilde x$ without its padding border.
+  $$d\tilde x[n, c, i S_h + p, j S_w + q] \mathrel{+}= \text{dout}[n, f, i, j]\;
+  w[f, c, p, q]\quad\text{for all } n, f, i, j, p, q,$$
+  and `dx` is $d\tilde x$ without its padding border.
 
 The stride acts as a **dilation of `dout`**: put $S - 1$ zeros between its entries, pad
 the result with $K - 1$ zeros, and slide the rotated filter over it with stride 1:
@@ -339,7 +339,7 @@ the maximum of its window. When windows overlap (a stride smaller than the windo
 input can be the maximum of several windows and then collects all their gradients
 (`+=`, not `=`).
 
-$$	ext{out}[n, c, i, j] = \max_{0 \le p < PH,\; 0 \le q < PW} x[n, c, i S + p, j S + q]$$
+$$\text{out}[n, c, i, j] = \max_{0 \le p < PH,\; 0 \le q < PW} x[n, c, i S + p, j S + q]$$
 
 **Ties.** A common way to write the backward pass is a mask, `window == window.max()`,
 multiplied by the output's gradient. If the maximum occurs twice in a window, the mask
@@ -450,9 +450,9 @@ AVG_POOL_MD = r'''
 pooling; every output is the mean of its window, so each input of a window receives
 `1 / (pool_height * pool_width)` of the window's gradient (summed over overlapping windows):
 
-$$	ext{out}[n, c, i, j] = rac{1}{PH \cdot PW} \sum_{p, q} x[n, c, i S + p, j S + q],
-\qquad dx[n, c, h, w] = \sum_{(i, j):\ (h, w) \in 	ext{window}(i, j)}
-rac{	ext{dout}[n, c, i, j]}{PH \cdot PW}.$$
+$$\text{out}[n, c, i, j] = \frac{1}{PH \cdot PW} \sum_{p, q} x[n, c, i S + p, j S + q],
+\qquad dx[n, c, h, w] = \sum_{(i, j):\ (h, w) \in \text{window}(i, j)}
+\frac{\text{dout}[n, c, i, j]}{PH \cdot PW}.$$
 
 Unlike max pooling, every input of a window gets a share, whatever the values, so the
 backward pass needs only the shapes and the pooling parameters from the cache. An input

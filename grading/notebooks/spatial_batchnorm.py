@@ -23,15 +23,15 @@ examples **and** all spatial positions (N * H * W values), and one `gamma` and o
 **The equations.** For one channel $c$, with $m = N H W$ values $x_1, \dots, x_m$ in
 the minibatch (all examples, all positions):
 
-$$\mu_c = rac{1}{m} \sum_{k=1}^{m} x_k, \qquad
-\sigma_c^2 = rac{1}{m} \sum_{k=1}^{m} (x_k - \mu_c)^2, \qquad
-\hat x_k = rac{x_k - \mu_c}{\sqrt{\sigma_c^2 + arepsilon}}, \qquad
-y_k = \gamma_c\, \hat x_k + eta_c .$$
+$$\mu_c = \frac{1}{m} \sum_{k=1}^{m} x_k, \qquad
+\sigma_c^2 = \frac{1}{m} \sum_{k=1}^{m} (x_k - \mu_c)^2, \qquad
+\hat x_k = \frac{x_k - \mu_c}{\sqrt{\sigma_c^2 + \varepsilon}}, \qquad
+y_k = \gamma_c\, \hat x_k + \beta_c .$$
 
-The variance is the biased one (divided by $m$, `np.var`'s default), and $arepsilon$
+The variance is the biased one (divided by $m$, `np.var`'s default), and $\varepsilon$
 (`bn_param['eps']`, default `1e-5`) keeps the division safe for a constant channel.
-$\gamma_c$ and $eta_c$ let the network undo the normalization where that helps: with
-$\gamma_c = \sigma_c$ and $eta_c = \mu_c$ the layer is (nearly) the identity.
+$\gamma_c$ and $\beta_c$ let the network undo the normalization where that helps: with
+$\gamma_c = \sigma_c$ and $\beta_c = \mu_c$ the layer is (nearly) the identity.
 
 You write `spatial_batchnorm_forward` and `spatial_batchnorm_backward` in
 `nndl/conv_layers.py`. `nndl.layers.batchnorm_forward` (given) normalizes the columns of
@@ -192,9 +192,9 @@ arranged `x`, call the given `nndl.layers.batchnorm_backward` with the cache of
 have shape `(C,)`. If you derive it yourself instead, per channel (sums over the $m$ values
 of the channel):
 
-$$deta_c = \sum_k dy_k, \qquad d\gamma_c = \sum_k dy_k\, \hat x_k, \qquad
-dx_k = rac{\gamma_c}{\sqrt{\sigma_c^2 + arepsilon}}
-\left( dy_k - rac{1}{m} \sum_l dy_l - \hat x_k\, rac{1}{m} \sum_l dy_l\, \hat x_l ight).$$
+$$d\beta_c = \sum_k dy_k, \qquad d\gamma_c = \sum_k dy_k\, \hat x_k, \qquad
+dx_k = \frac{\gamma_c}{\sqrt{\sigma_c^2 + \varepsilon}}
+\left( dy_k - \frac{1}{m} \sum_l dy_l - \hat x_k\, \frac{1}{m} \sum_l dy_l\, \hat x_l \right).$$
 
 The two subtracted means are the gradient flowing through $\mu_c$ and $\sigma_c^2$: every
 value of a channel influences the statistics that normalize all the others. This is

@@ -182,9 +182,9 @@ assert (c3, original) == (1_516, 60_000)
 #   the gradient back to `(N, 16, 5, 5)`. (Here it replaces the C5 "convolution" that
 #   covers the whole 5x5 map: the two compute the same thing.)
 # * **He initialization.** Every `Conv2d` and `Linear` draws its weights from a normal
-#   distribution with standard deviation $\sqrt{2 / \text{fan\_in}}$ (He et al., 2015),
-#   where fan_in is the number of inputs of one unit: `C * K * K` for a convolution, `D`
-#   for a fully connected layer. Biases start at zero.
+#   distribution with standard deviation $\sqrt{2 / n_\text{in}}$ (He et al., 2015),
+#   where $n_\text{in}$, the *fan-in*, is the number of inputs of one unit: `C * K * K`
+#   for a convolution, `D` for a fully connected layer. Biases start at zero.
 #
 # The shapes as a batch of two digits goes through, layer by layer:
 
@@ -206,12 +206,12 @@ assert isinstance(flatten, Flatten)
 assert flatten.backward(np.ones((2, 400))).shape == (2, 16, 5, 5)
 
 # %% [markdown]
-# Why $\sqrt{2 / \text{fan\_in}}$? One unit adds up fan_in products $w_i x_i$. With
+# Why $\sqrt{2 / n_\text{in}}$? One unit adds up $n_\text{in}$ products $w_i x_i$. With
 # independent weights of mean 0, the variance of the sum is
-# $\text{fan\_in} \cdot \text{Var}(w) \cdot E[x^2]$, and a ReLU keeps only the positive
-# half of its input, which halves $E[x^2]$. So $\text{Var}(w) = 2 / \text{fan\_in}$ keeps the
+# $n_\text{in} \cdot \text{Var}(w) \cdot E[x^2]$, and a ReLU keeps only the positive
+# half of its input, which halves $E[x^2]$. So $\text{Var}(w) = 2 / n_\text{in}$ keeps the
 # size of the signal the same from layer to layer. A fixed small scale such as 0.01
-# shrinks it by the factor $0.01 \sqrt{\text{fan\_in} / 2}$ at *every* layer, and the
+# shrinks it by the factor $0.01 \sqrt{n_\text{in} / 2}$ at *every* layer, and the
 # gradients flowing back shrink the same way; a large one makes both explode. Ten fully
 # connected ReLU layers of 256 units, on random inputs:
 
