@@ -50,6 +50,13 @@ shape. It uses the sandwich layers of `utils/conv_layer_utils.py`, built on the 
 layers, so it trains in reasonable time. Then train it on CIFAR-10 and MNIST in the cells
 marked for your code.
 
+**The lectures** (folder `notebooks/` of the course repository, not part of this
+assignment folder): [`05_softmax.ipynb`](../../notebooks/05_softmax.ipynb) derives the
+softmax loss and its gradient, `(p - onehot(y)) / N`, that `loss` needs;
+[`06_architectures.ipynb`](../../notebooks/06_architectures.ipynb) counts the parameters
+of networks like this one and shows what initialization does to training (a network with
+all weights at scale 0.01 and plain SGD barely moves from the loss of a uniform guess).
+
 **Grading.** The *Tests* cells check the parameters, the scores, the loss and the
 gradients, each case worth the points it names (with hidden checks on other inputs when
 grading). Training is not repeated by the autograder: it loads the model your full run

@@ -38,6 +38,17 @@ You write `spatial_batchnorm_forward` and `spatial_batchnorm_backward` in
 an `(M, D)` array and keeps running averages in `bn_param`; arranging `x` as such an array
 is all the spatial version needs, but any correct implementation gets full marks.
 
+As in the other notebooks, each *Tests* cell is worth the points it names; hidden checks
+run the same case on other inputs when grading, and the forward pass (train mode, running
+averages, test mode) and the backward pass are graded separately.
+
+**Reading.** Batch normalization was introduced by S. Ioffe and C. Szegedy, *Batch
+normalization: accelerating deep network training by reducing internal covariate shift*
+(ICML 2015, arXiv:1502.03167), whose section 3.2 gives the convolutional version used
+here. The lecture notebook
+[`06_architectures.ipynb`](../../notebooks/06_architectures.ipynb) (folder `notebooks/`
+of the course repository) shows the networks that use it, ResNet and later.
+
 **The reshape.** Move the channel axis last, then merge the other three: every channel
 becomes one column of an `(N*H*W, C)` array, which is exactly what the vanilla
 `batchnorm_forward` normalizes column by column. Undo both steps on the way out (reshape
@@ -48,9 +59,6 @@ to `(N, H, W, C)`, then move the channels back to axis 1).
 A plain `x.reshape(-1, C)` without the transpose gives the right shape and the wrong
 numbers: it mixes channels within a column.
 
-As in the other notebooks, each *Tests* cell is worth the points it names; hidden checks
-run the same case on other inputs when grading, and the forward pass (train mode, running
-averages, test mode) and the backward pass are graded separately.
 '''
 
 TRAIN_MD = '''
