@@ -315,7 +315,8 @@ assert results["course: He, pooling, momentum"][1] > 0.85
 # proportional to the activations of the convolution, which are small because its
 # weights are 0.01; the gradient of the convolution's weights passes through the fully
 # connected weights, which are 0.01 too. Every step of SGD at 0.01 is therefore tiny, and
-# the network sits on a plateau; given many more steps it would leave it, but slowly.
+# the network sits on a plateau: its loss does fall, but far too slowly to matter in 72
+# steps.
 # Either fix on its own helps: He initialization gives the signals (and so the
 # gradients) unit size, and momentum 0.9 at rate 0.05 takes steps about
 # `0.05 / (1 - 0.9) = 0.5`, 50 times larger once it builds up. Pooling does not speed up
