@@ -2,6 +2,7 @@
 
     notebook('CNN', [
         markdown('intro', "# Title ..."),            # read-only text
+        markdown('conv', "![..](attachment:conv_forward.png)", figures=['conv_forward']),
         setup('imports', "import numpy as np"),      # read-only code, restored at autograde
         code("x = 1"),                               # ordinary code the student may edit
         solution('train', "def train(): ..."),       # autograded answer: the student's code
@@ -16,8 +17,6 @@ import textwrap
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from grading.figures import figure_path
 
 KERNELSPEC = {'display_name': 'Python 3 (ipykernel)', 'language': 'python', 'name': 'python3'}
 LANGUAGE_INFO = {'name': 'python', 'file_extension': '.py', 'mimetype': 'text/x-python'}
@@ -41,6 +40,7 @@ def markdown(grade_id, source, figures=()):
     cell = new_markdown_cell(_text(source), metadata=_nbgrader(grade_id, locked=True))
     cell.id = grade_id
     if figures:
+        from grading.figures import figure_path   # matplotlib only when there are figures
         cell.attachments = {}
         for name in figures:
             reference = f"attachment:{name}.png"
