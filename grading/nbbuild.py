@@ -2,6 +2,7 @@
 
     notebook('CNN', [
         markdown('intro', "# Title ..."),            # read-only text
+        markdown('conv', "![..](attachment:conv_forward.png)", figures=['conv_forward']),
         setup('imports', "import numpy as np"),      # read-only code, restored at autograde
         code("x = 1"),                               # ordinary code the student may edit
         solution('train', "def train(): ..."),       # autograded answer: the student's code
@@ -11,6 +12,7 @@
 
 Cells get stable ids, so building twice gives identical files.
 """
+import base64
 import textwrap
 
 import nbformat
@@ -32,10 +34,21 @@ def _nbgrader(grade_id, *, grade=False, solution=False, locked=False, points=Non
     return {'nbgrader': meta}
 
 
-def markdown(grade_id, source):
-    """Read-only text."""
+def markdown(grade_id, source, figures=()):
+    """Read-only text. ``figures``: names of grading/figures/*.png that the text shows
+    as ``![...](attachment:NAME.png)``; they are embedded as cell attachments."""
     cell = new_markdown_cell(_text(source), metadata=_nbgrader(grade_id, locked=True))
     cell.id = grade_id
+    if figures:
+        from grading.figures import figure_path   # matplotlib only when there are figures
+        cell.attachments = {}
+        for name in figures:
+            reference = f"attachment:{name}.png"
+            if reference not in cell.source:
+                raise ValueError(f"markdown {grade_id}: figure {name} is attached but the "
+                                 f"text never shows it ({reference})")
+            data = base64.b64encode(figure_path(name).read_bytes()).decode('ascii')
+            cell.attachments[f"{name}.png"] = {'image/png': data}
     return cell
 
 

@@ -20,9 +20,9 @@ from nndl.model_io import read_model_file
 from utils.data_utils import SAMPLE_DATA_DIR, get_CIFAR10_data, get_MNIST_data
 
 # FULL_RUN: train on all of CIFAR-10 and MNIST; that is the run you submit (download the
-# data first: python -m utils.download all; the reference solution trains for about 20
-# minutes on 2 cores). Otherwise a quick run on a few hundred images checks that everything
-# works. Set it here or with the environment variable NNDL_FULL_RUN=1.
+# data first: python -m utils.download all; the course's reference network, trained for 8
+# epochs, took 11 to 15 minutes on a 2-core machine). Otherwise a quick run on a few hundred
+# images checks that everything works. Set it here or with the environment variable NNDL_FULL_RUN=1.
 FULL_RUN = os.environ.get('NNDL_FULL_RUN') == '1'
 MODEL_FILE = {MODEL_FILE!r}   # the trained CIFAR-10 model that is graded
 
@@ -42,11 +42,20 @@ You now put the layers together into `ThreeLayerConvNet` in `nndl/cnn.py`:
 
     conv - [spatial batchnorm] - relu - 2x2 max pool - affine - relu - affine - softmax
 
+![The layers of ThreeLayerConvNet and the shape of the data after each, for a 3x32x32 image and F filters](attachment:three_layer_net.png)
+
 Write its `__init__` (the parameters) and `loss` (forward and backward pass) where
 `nndl/cnn.py` says `raise NotImplementedError`; the class docstring gives every name and
 shape. It uses the sandwich layers of `nndl/conv_layer_utils.py`, built on the fast
 layers, so it trains in reasonable time. Then train it on CIFAR-10 and MNIST in the cells
 marked for your code.
+
+**The lectures** (folder `notebooks/` of the course repository, not part of this
+assignment folder): [`05_softmax.ipynb`](../../notebooks/05_softmax.ipynb) derives the
+softmax loss and its gradient, `(p - onehot(y)) / N`, that `loss` needs;
+[`06_architectures.ipynb`](../../notebooks/06_architectures.ipynb) counts the parameters
+of networks like this one and shows what initialization does to training (a network with
+all weights at scale 0.01 and plain SGD barely moves from the loss of a uniform guess).
 
 **Grading.** The *Tests* cells check the parameters, the scores, the loss and the
 gradients, each case worth the points it names (with hidden checks on other inputs when
@@ -65,6 +74,27 @@ weight_scale, reg, dtype, use_batchnorm, seed)` creates `W1, b1, W2, b2, W3, b3`
 with standard deviation `weight_scale`, biases zero, `gamma1` one and `beta1` zero. The
 convolution keeps the spatial size (stride 1, pad `(filter_size - 1) // 2`) and the 2x2
 pooling halves it, rounding down.
+
+**Why `weight_scale`, when the provided layers use He initialization?** The layers of
+`nndl/modules.py` and LeNet-5 (`nndl/models.py`) draw each weight matrix with standard
+deviation $\\sqrt{2 / n_\\text{in}}$ (He et al., 2015), where $n_\\text{in}$ (the fan-in)
+is the number of inputs of one unit ($C \\cdot K^2$ for a convolution): that keeps the
+variance of the activations about the same from layer to layer through ReLUs, which deep
+networks need to start training at all. `ThreeLayerConvNet` keeps the API of the CS231n assignment it
+comes from, one `weight_scale` for every layer: a hyperparameter you tune, and a
+predictable initialization for the tests. For a network this shallow a single scale
+works, and with batchnorm after the convolution the scale of `W1` hardly matters (the
+next layer sees normalized values whatever it is). The next cell compares He's scale
+with the values you might pick.
+'''
+
+HE_SCALES = '''
+# He initialization's standard deviation for the weights of ThreeLayerConvNet with its
+# default sizes (32 filters of 7x7 on 3x32x32 images, 100 hidden units, 10 classes).
+F, C, K, H, W, hidden, classes = 32, 3, 7, 32, 32, 100, 10
+for name, fan_in in [('W1', C * K * K), ('W2', F * (H // 2) * (W // 2)), ('W3', hidden)]:
+    print(f"{name}: fan_in {fan_in:>5}, He standard deviation sqrt(2 / fan_in) = "
+          f"{np.sqrt(2 / fan_in):.4f}")
 '''
 
 CNN_IMPORTS = '''
@@ -282,7 +312,24 @@ OVERFIT_MD = '''
 
 A correct network with enough capacity can learn 50 images by heart: the training accuracy
 should reach 1.0 within a few epochs while the validation accuracy stays low. This cell
-is not graded (and is skipped by the autograder).
+is not graded (and is skipped by the autograder). The cell after it plots the loss and
+the accuracies, and the 16 first-layer filters as small color images: after 50 images
+they are still mostly the random noise they started as.
+'''
+
+
+OVERFIT_PLOTS = '''
+# NBVAL_IGNORE_OUTPUT
+# Loss, accuracies and first-layer filters of the overfitting run (not graded).
+if GRADING:
+    print("skipped while autograding")
+else:
+    %matplotlib inline
+    from utils.vis_utils import plot_filters, plot_training_curves
+
+    display(plot_training_curves(solver.loss_history, solver.train_acc_history,
+                                 solver.val_acc_history))
+    display(plot_filters(model.params['W1'], title='First-layer filters after overfitting'))
 '''
 
 OVERFIT = '''
@@ -313,8 +360,27 @@ and the optimizer settings; `nndl.augment.random_flip` (mirror images at random)
 available as the Solver's `augment`. The course target is **more than 65 % validation
 accuracy** in a full run.
 
-The next cells run your function, save the model to `{MODEL_FILE}` and evaluate it. A quick
-run never overwrites a model saved by a full run. **Submit `{MODEL_FILE}` with the
+**Where to start.** Tune on a subset first (a few thousand training images, one or two
+epochs): a setting that does not beat the others there rarely wins on the full set.
+Search the rates and strengths on a log scale. Ranges that are reasonable to start from:
+
+| hyperparameter | start from | notes |
+|---|---|---|
+| `num_filters` | 16 to 64 | more filters: more accuracy and proportionally more time |
+| `filter_size` | 3, 5 or 7 | the convolution's arithmetic grows with the area: 5x5 is 25/9 = 2.8 times 3x3, 7x7 is 49/25 = 2 times 5x5 |
+| `hidden_dim` | 100 to 500 | `W2` has `num_filters * 16 * 16 * hidden_dim` weights: the bulk of the parameters |
+| `weight_scale` | 1e-3 to 1e-2 | the loss at the start should be close to log(10) = 2.3 |
+| `reg` | 1e-4 to 1e-2 | raise it if the training accuracy runs far ahead of the validation accuracy |
+| Adam `learning_rate` | 1e-4 to 3e-3 | loss not falling in the first hundred steps: too small; jumping up or NaN: too large |
+| `lr_decay` | 0.7 to 0.95 | multiplies the learning rate after every epoch |
+| `batch_size` | 50 to 200 | |
+| `num_epochs` | 5 to 10 | the Solver keeps the weights of the best epoch |
+| `use_batchnorm` | True | makes training much less sensitive to `weight_scale` and the learning rate |
+
+The next cells run your function, save the model to `{MODEL_FILE}`, plot the training
+curves and the first-layer filters, and evaluate the model. A quick run never overwrites a
+model saved by a full run. After a full run the filters should look smooth: oriented
+edges and blobs of color, unlike the noise of the overfitting run. **Submit `{MODEL_FILE}` with the
 notebook.** The autograder loads it with `ThreeLayerConvNet.load` (with your class) and
 measures its accuracy on {HELDOUT_COUNT:,} CIFAR-10 test images that are not in `data`,
 preprocessed as `data` is (the mean training image subtracted, nothing else): 1 point at
@@ -355,6 +421,20 @@ else:
         print(f"saved to {MODEL_FILE}")
     else:
         print(f"quick run: {MODEL_FILE} from your full run is kept")
+'''
+
+TRAINING_PLOTS = '''
+# NBVAL_IGNORE_OUTPUT
+# Loss, accuracies and first-layer filters of your CIFAR-10 run (not graded).
+if GRADING:
+    print("skipped while autograding")
+else:
+    %matplotlib inline
+    from utils.vis_utils import plot_filters, plot_training_curves
+
+    display(plot_training_curves(solver.loss_history, solver.train_acc_history,
+                                 solver.val_acc_history))
+    display(plot_filters(model.params['W1'], title='First-layer filters after training'))
 '''
 
 TEST_TARGET = f'''
@@ -440,13 +520,21 @@ and what you tried on the way there; give the validation accuracies you reached 
 CIFAR-10 and MNIST.
 
 ### BEGIN SOLUTION
-32 5x5 filters with spatial batchnorm, 64 hidden units, L2 regularization 1e-3, Adam with
-learning rate 1e-3 decayed by 0.8 per epoch, minibatches of 100, random horizontal flips,
-10 epochs: 68.9 % validation accuracy (the solver keeps the best epoch), after 3x3 filters
-and 6 epochs had given 65.3 %. Batchnorm made training much less sensitive to the weight
-scale and the learning rate; the flips narrowed the gap between training and validation
-accuracy, and the validation accuracy was still rising slowly at the end. MNIST needs far
-less: 16 5x5 filters and 100 hidden units reach 98.5 % after two epochs.
+A full answer names the architecture (filters, their size, hidden units, batchnorm), the
+regularization, the optimizer with its learning rate and decay, the batch size, the
+epochs and the augmentation; says what was tried and what it changed; and gives both
+validation accuracies. Reference figures to compare with, from the course's reference
+runs (docs/results.md, 2026-11-30, a 2-core machine, full datasets, inputs also divided
+by the pixels' standard deviation): `python -m nndl.train cifar10` (32 5x5 filters,
+spatial batchnorm, 256 hidden units, reg 1e-3, Adam at 1e-3 decayed by 0.75 per epoch,
+batches of 100, random flips, 8 epochs) reached 71.5 % validation and 71.3 % test accuracy
+in 10 min 57 s, passing 65 % validation after the third epoch; `python -m nndl.train mnist`
+(the same network with reg 1e-4, decay 0.5, 3 epochs, no flips) reached 99.0 % validation
+and 98.9 % test accuracy in 3 min 18 s. Observations a good answer may make: batchnorm
+makes training much less sensitive to the weight scale and the learning rate; flips
+narrow the gap between training and validation accuracy; 7x7 filters need twice the
+convolution arithmetic of 5x5 filters (49/25), and in the course's comparison gave no
+better accuracy for the time.
 ### END SOLUTION
 '''
 
@@ -454,9 +542,10 @@ less: 16 5x5 filters and 100 hidden units reach 98.5 % after two epochs.
 def build():
     """The CNN notebook."""
     return notebook(NAME, [
-        markdown('cnn_intro', INTRO),
+        markdown('cnn_intro', INTRO, figures=['three_layer_net']),
         setup('cnn_setup', SETUP + DATA_SETUP),
         markdown('cnn_params', PARAMS_MD),
+        code(HE_SCALES),
         graded('test_cnn_params', 2, TEST_PARAMS, HIDDEN_PARAMS),
         markdown('cnn_loss', LOSS_MD),
         graded('test_cnn_scores', 2, TEST_SCORES, HIDDEN_SCORES, references=[THREE_LAYER_NET]),
@@ -471,9 +560,11 @@ def build():
         code(LOAD_DATA),
         markdown('cnn_overfit', OVERFIT_MD),
         code(OVERFIT),
+        code(OVERFIT_PLOTS),
         markdown('cnn_train', TRAIN_MD),
         solution('train_cifar10', TRAIN_SOLUTION),
         code(RUN_TRAINING),
+        code(TRAINING_PLOTS),
         graded('test_cifar10_model', 4, TEST_TARGET, HIDDEN_TARGET),
         markdown('cnn_mnist', MNIST_MD),
         solution('train_mnist', MNIST_SOLUTION),

@@ -32,6 +32,14 @@ In this notebook you write the layers of a convolutional network with loops, in
 | `max_pool_forward_naive`, `max_pool_backward_naive` | max pooling and its gradient |
 | `avg_pool_forward_naive`, `avg_pool_backward_naive` | average pooling and its gradient |
 
+**The lectures.** The derivations behind these layers are worked out step by step, with
+numbers you can check by hand, in the course's lecture notebooks (folder `notebooks/` of
+the course repository; they are not part of this assignment folder):
+[`02_convolution_forward_backward.ipynb`](../../notebooks/02_convolution_forward_backward.ipynb)
+for the convolution's forward and backward passes, and
+[`03_pooling.ipynb`](../../notebooks/03_pooling.ipynb) for max and average pooling.
+(The links work when this folder sits in the course repository, as `release/hw5/`.)
+
 Write your code in `nndl/conv_layers.py` where it says `raise NotImplementedError`, save the
 file and rerun the test cells here (the setup cell turns on `autoreload`, so the notebook
 picks up your changes). Do not edit other files of `nndl/` or `utils/`: the autograder uses
@@ -103,7 +111,7 @@ for c_in, c_out, kernel, bias in [(7, 5, (3, 2), True), (16, 32, 1, True), (4, 9
                 'conv_param_count', conv_param_count(c_in, c_out, kernel, bias=bias), expected)
 '''
 
-CONV_FORWARD = '''
+CONV_FORWARD = r'''
 ## 2. Convolution: forward pass
 
 `conv_forward_naive(x, w, b, conv_param)` takes a minibatch `x` of shape `(N, C, H, W)`,
@@ -111,6 +119,19 @@ filters `w` of shape `(F, C, HH, WW)` and biases `b` of shape `(F,)`; `conv_para
 `'stride'` and `'pad'` (an int or a `(height, width)` pair). Pad the input with zeros,
 slide every filter over it, and at each position take the sum of filter times window plus
 the filter's bias. The docstring in `nndl/conv_layers.py` gives every shape.
+
+![A 3-channel 5x5 input padded by 1, a 3x3x3 filter at two positions 2 columns apart, and the 3x3 output](attachment:conv_forward.png)
+
+A filter always spans **all** `C` input channels: each output number sums over a
+`C x HH x WW` block. With $\tilde x$ the zero-padded input and strides $S_h, S_w$,
+
+$$\text{out}[n, f, i, j] = b[f] + \sum_{c=0}^{C-1} \sum_{p=0}^{HH-1} \sum_{q=0}^{WW-1}
+w[f, c, p, q]\; \tilde x[n, c, i S_h + p, j S_w + q],$$
+
+for $0 \le i < H_{out}$ and $0 \le j < W_{out}$ (the sizes of section 1). In code, the
+window of output `(i, j)` is `x_pad[n, :, i*sh:i*sh+HH, j*sw:j*sw+WW]`, and one output is
+`np.sum(window * w[f]) + b[f]`. `np.pad` pads only the last two axes if you give it
+`((0, 0), (0, 0), (ph, ph), (pw, pw))`.
 
 The visible tests compare your output with `conv_forward_fast` from `utils/fast_layers.py`,
 a vectorized version written for you (you will time both below).
@@ -178,13 +199,40 @@ print("visible test passed")
         seed=204),
 ]
 
-CONV_BACKWARD_MD = '''
+CONV_BACKWARD_MD = r'''
 ## 3. Convolution: backward pass
 
 `conv_backward_naive(dout, cache)` gets the upstream gradient `dout` of shape
 `(N, F, H_out, W_out)` and the cache of your forward pass, and returns `dx`, `dw`, `db`.
 Every output position used one window of the padded input: its gradient flows back into
 that window of `dx` (weighted by the filter) and into `dw` (weighted by the window).
+
+Differentiating the forward formula term by term gives the three gradients:
+
+* **`db` is the sum of `dout`** over everything but the filter:
+  $\;db[f] = \sum_{n,i,j} \text{dout}[n, f, i, j]$.
+* **`dw` is the correlation of the padded input with `dout`**: the same sliding sum as
+  the forward pass, with `dout` in the role of the filter,
+  $$dw[f, c, p, q] = \sum_{n,i,j} \text{dout}[n, f, i, j]\;
+  \tilde x[n, c, i S_h + p, j S_w + q].$$
+* **`dx` is the full convolution of `dout` with the filter**, i.e. a correlation with the
+  filter rotated by 180 degrees: every input of a window receives the output's gradient
+  times the weight it was multiplied by,
+  $$d\tilde x[n, c, i S_h + p, j S_w + q] \mathrel{+}= \text{dout}[n, f, i, j]\;
+  w[f, c, p, q]\quad\text{for all } n, f, i, j, p, q,$$
+  and `dx` is $d\tilde x$ without its padding border.
+
+The stride acts as a **dilation of `dout`**: put $S - 1$ zeros between its entries, pad
+the result with $K - 1$ zeros, and slide the rotated filter over it with stride 1:
+
+![dout of 2x2, dilated by the stride 2 to 3x3, padded by 2 to 7x7, correlated with the filter rotated by 180 degrees, gives the 5x5 gradient of the input](attachment:conv_backward.png)
+
+(If the stride did not fit exactly, the last rows or columns of the padded input were
+never in a window and their gradient is 0.) You do not have to build the dilated array:
+the loop form above, one `+=` into a window of `dx_pad` and one into `dw[f]` per output
+position, computes the same sums. Lecture notebook
+[`02_convolution_forward_backward.ipynb`](../../notebooks/02_convolution_forward_backward.ipynb)
+derives all three in one dimension and checks them on a 4x4 example by hand.
 
 First check your gradients numerically: the next cell compares them with centered
 differences of your own forward pass (relative errors around 1e-8 or smaller mean they
@@ -281,15 +329,35 @@ CONV_BACKWARD_TESTS = [
                          ((1, 3, 5, 8), (2, 3, 5, 3), (1, 1), (2, 1))], seed=304),
 ]
 
-POOLING_MD = '''
+POOLING_MD = r'''
 ## 4. Max pooling
 
 `max_pool_forward_naive(x, pool_param)` keeps the largest value of every
 `pool_height x pool_width` window of each channel, windows `stride` apart;
 `max_pool_backward_naive(dout, cache)` sends each output's gradient to the input that was
 the maximum of its window. When windows overlap (a stride smaller than the window), an
-input can be the maximum of several windows and then collects all their gradients.
-(The tests use inputs without ties, so it does not matter how you break them.)
+input can be the maximum of several windows and then collects all their gradients
+(`+=`, not `=`).
+
+$$\text{out}[n, c, i, j] = \max_{0 \le p < PH,\; 0 \le q < PW} x[n, c, i S + p, j S + q]$$
+
+**Ties.** A common way to write the backward pass is a mask, `window == window.max()`,
+multiplied by the output's gradient. If the maximum occurs twice in a window, the mask
+gives the **whole** gradient to **both** entries, so the layer passes on twice the
+gradient it received. The maximum is not differentiable there: nudging either tied entry
+up raises the output, nudging it down does not, so a centered numeric gradient gives each
+of them one half.
+
+![A 2x2 window with the maximum 3 twice: the mask gives 1 to both, argmax gives 1 to the first, the numeric gradient 0.5 to each](attachment:max_pool_ties.png)
+
+Libraries (and `utils/fast_layers.py`) route the gradient to **one** maximum, the first
+one `np.argmax` finds: the gradient then sums to exactly what came in, like a subgradient
+of the maximum, and the forward pass only has to remember one index per window. Ties are
+rare with real-valued activations but common after a ReLU (windows of zeros), so prefer
+`np.argmax` (with `np.unravel_index` for the position in the window). The tests use inputs
+without ties, so either way gets full marks here. Lecture notebook
+[`03_pooling.ipynb`](../../notebooks/03_pooling.ipynb) works through the mask, ties and
+overlapping windows.
 '''
 
 POOL_IMPORTS = '''
@@ -375,12 +443,20 @@ MAX_POOL_TESTS = [
                                                 ((1, 3, 8, 5), (4, 1), (4, 1))], seed=413),
 ]
 
-AVG_POOL_MD = '''
+AVG_POOL_MD = r'''
 ## 5. Average pooling
 
 `avg_pool_forward_naive` and `avg_pool_backward_naive` take the same arguments as max
 pooling; every output is the mean of its window, so each input of a window receives
-`1 / (pool_height * pool_width)` of the window's gradient (summed over overlapping windows).
+`1 / (pool_height * pool_width)` of the window's gradient (summed over overlapping windows):
+
+$$\text{out}[n, c, i, j] = \frac{1}{PH \cdot PW} \sum_{p, q} x[n, c, i S + p, j S + q],
+\qquad dx[n, c, h, w] = \sum_{(i, j):\ (h, w) \in \text{window}(i, j)}
+\frac{\text{dout}[n, c, i, j]}{PH \cdot PW}.$$
+
+Unlike max pooling, every input of a window gets a share, whatever the values, so the
+backward pass needs only the shapes and the pooling parameters from the cache. An input
+in no window (when the stride does not fit) gets 0.
 '''
 
 AVG_POOL_TESTS = [
@@ -532,12 +608,12 @@ def build():
         markdown('conv_arithmetic', ARITHMETIC),
         graded('test_output_size', 1, TEST_OUTPUT_SIZE, HIDDEN_OUTPUT_SIZE),
         graded('test_param_count', 1, TEST_PARAM_COUNT, HIDDEN_PARAM_COUNT),
-        markdown('conv_forward', CONV_FORWARD),
+        markdown('conv_forward', CONV_FORWARD, figures=['conv_forward']),
         *CONV_FORWARD_TESTS,
-        markdown('conv_backward', CONV_BACKWARD_MD),
+        markdown('conv_backward', CONV_BACKWARD_MD, figures=['conv_backward']),
         code(CONV_BACKWARD_NUMERIC),
         *CONV_BACKWARD_TESTS,
-        markdown('max_pooling', POOLING_MD),
+        markdown('max_pooling', POOLING_MD, figures=['max_pool_ties']),
         *MAX_POOL_TESTS,
         markdown('avg_pooling', AVG_POOL_MD),
         *AVG_POOL_TESTS,

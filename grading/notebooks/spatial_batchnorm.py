@@ -11,7 +11,7 @@ def random_batch(seed, shape, scale=3.0, shift=4.0):
     return shift + scale * np.random.default_rng(seed).standard_normal(shape)
 '''
 
-INTRO = '''
+INTRO = r'''
 # Spatial batch normalization
 
 Batch normalization keeps the inputs of a layer at zero mean and unit variance over each
@@ -19,6 +19,19 @@ minibatch, then scales and shifts them by learned parameters. After a convolutio
 values of one channel at every position are produced by the same filter, so *spatial*
 batch normalization gives each channel a single mean and variance, computed over the
 examples **and** all spatial positions (N * H * W values), and one `gamma` and one `beta`.
+
+**The equations.** For one channel $c$, with $m = N H W$ values $x_1, \dots, x_m$ in
+the minibatch (all examples, all positions):
+
+$$\mu_c = \frac{1}{m} \sum_{k=1}^{m} x_k, \qquad
+\sigma_c^2 = \frac{1}{m} \sum_{k=1}^{m} (x_k - \mu_c)^2, \qquad
+\hat x_k = \frac{x_k - \mu_c}{\sqrt{\sigma_c^2 + \varepsilon}}, \qquad
+y_k = \gamma_c\, \hat x_k + \beta_c .$$
+
+The variance is the biased one (divided by $m$, `np.var`'s default), and $\varepsilon$
+(`bn_param['eps']`, default `1e-5`) keeps the division safe for a constant channel.
+$\gamma_c$ and $\beta_c$ let the network undo the normalization where that helps: with
+$\gamma_c = \sigma_c$ and $\beta_c = \mu_c$ the layer is (nearly) the identity.
 
 You write `spatial_batchnorm_forward` and `spatial_batchnorm_backward` in
 `nndl/conv_layers.py`. `nndl.layers.batchnorm_forward` (given) normalizes the columns of
@@ -28,6 +41,24 @@ is all the spatial version needs, but any correct implementation gets full marks
 As in the other notebooks, each *Tests* cell is worth the points it names; hidden checks
 run the same case on other inputs when grading, and the forward pass (train mode, running
 averages, test mode) and the backward pass are graded separately.
+
+**Reading.** Batch normalization was introduced by S. Ioffe and C. Szegedy, *Batch
+normalization: accelerating deep network training by reducing internal covariate shift*
+(ICML 2015, arXiv:1502.03167), whose section 3.2 gives the convolutional version used
+here. The lecture notebook
+[`06_architectures.ipynb`](../../notebooks/06_architectures.ipynb) (folder `notebooks/`
+of the course repository) shows the networks that use it, ResNet and later.
+
+**The reshape.** Move the channel axis last, then merge the other three: every channel
+becomes one column of an `(N*H*W, C)` array, which is exactly what the vanilla
+`batchnorm_forward` normalizes column by column. Undo both steps on the way out (reshape
+to `(N, H, W, C)`, then move the channels back to axis 1).
+
+![x of shape (2, 3, 2, 2) becomes an (8, 3) array whose column c holds the 8 values of channel c](attachment:spatial_batchnorm_reshape.png)
+
+A plain `x.reshape(-1, C)` without the transpose gives the right shape and the wrong
+numbers: it mixes channels within a column.
+
 '''
 
 TRAIN_MD = '''
@@ -78,6 +109,16 @@ zeros and ones if absent), with the minibatch's per-channel mean and variance:
     running_var  = momentum * running_var  + (1 - momentum) * var
 
 They must end up in `bn_param['running_mean']` and `bn_param['running_var']`, shape `(C,)`.
+
+**Which momentum?** Here (as in CS231n) `momentum` is the weight of the **old** value,
+default 0.9: each step moves the average a tenth of the way to the batch statistic.
+PyTorch's `nn.BatchNorm2d(momentum=0.1)` means the same update with the roles swapped:
+its `momentum` is the weight of the **new** batch statistic. So course momentum 0.9 is
+PyTorch momentum 0.1. (PyTorch also keeps the *unbiased* variance in its running
+average; the course keeps the biased one, the same one it normalizes with.) A larger
+momentum gives a smoother average that takes longer to forget its starting value:
+
+![The running mean of one channel over 60 steps for momentum 0.9 and 0.5, starting from 0, against the noisy batch means](attachment:batchnorm_momentum.png)
 '''
 
 TEST_RUNNING = '''
@@ -146,12 +187,26 @@ check_close(case, "bn_param['running_mean'] (must not change)", bn_param['runnin
 check_close(case, "bn_param['running_var'] (must not change)", bn_param['running_var'], var)
 '''
 
-BACKWARD_MD = '''
+BACKWARD_MD = r'''
 ## 4. Backward pass
 
 `spatial_batchnorm_backward(dout, cache)` returns `dx`, `dgamma` and `dbeta` for a forward
 pass in train mode. Check it numerically first (next cell, not graded): the errors should
 be around 1e-7 or smaller.
+
+**Hint.** The same reshape works backwards: arrange `dout` as `(N*H*W, C)` the way you
+arranged `x`, call the given `nndl.layers.batchnorm_backward` with the cache of
+`batchnorm_forward`, and bring `dx` back to `(N, C, H, W)`; `dgamma` and `dbeta` already
+have shape `(C,)`. If you derive it yourself instead, per channel (sums over the $m$ values
+of the channel):
+
+$$d\beta_c = \sum_k dy_k, \qquad d\gamma_c = \sum_k dy_k\, \hat x_k, \qquad
+dx_k = \frac{\gamma_c}{\sqrt{\sigma_c^2 + \varepsilon}}
+\left( dy_k - \frac{1}{m} \sum_l dy_l - \hat x_k\, \frac{1}{m} \sum_l dy_l\, \hat x_l \right).$$
+
+The two subtracted means are the gradient flowing through $\mu_c$ and $\sigma_c^2$: every
+value of a channel influences the statistics that normalize all the others. This is
+also why `dx` sums to zero over each channel (the first test below checks it).
 '''
 
 NUMERIC_CHECK = '''
@@ -233,12 +288,12 @@ check_close(f'hidden: backward, x {shape}', 'dbeta', grads[2], expected[2])
 def build():
     """The SpatialBatchNorm notebook."""
     return notebook(NAME, [
-        markdown('sbn_intro', INTRO),
+        markdown('sbn_intro', INTRO, figures=['spatial_batchnorm_reshape']),
         setup('sbn_setup', SETUP + HELPERS),
         markdown('sbn_train', TRAIN_MD),
         graded('test_sbn_forward_train', 2, TEST_TRAIN, HIDDEN_TRAIN,
                references=[SPATIAL_BATCHNORM]),
-        markdown('sbn_running', RUNNING_MD),
+        markdown('sbn_running', RUNNING_MD, figures=['batchnorm_momentum']),
         graded('test_sbn_running_averages', 2, TEST_RUNNING, HIDDEN_RUNNING),
         markdown('sbn_test_mode', TEST_MODE_MD),
         graded('test_sbn_forward_test_mode', 2, TEST_TESTMODE, HIDDEN_TESTMODE,

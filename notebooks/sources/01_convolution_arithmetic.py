@@ -9,7 +9,9 @@
 # 1. zero padding with `np.pad`,
 # 2. the output size of a convolution (per-axis stride and padding, strides that do not fit),
 # 3. the number of parameters of a convolutional layer,
-# 4. three worked cases, checked against the layer itself.
+# 4. why convolutions at all: locality, weight sharing, translation equivariance, and
+#    what they save against a fully connected layer,
+# 5. three worked cases, checked against the layer itself.
 #
 # Shapes follow the course convention `(N, C, H, W)`: examples, channels, rows, columns.
 # Filters are stored as `(F, C, HH, WW)`: `F` filters, each spanning all `C` input
@@ -148,6 +150,27 @@ assert conv_output_size((28, 40), (5, 3), stride=(1, 2), pad=(2, 0)) == (
     output_size(28, 5, 1, 2), output_size(40, 3, 2, 0))
 
 # %% [markdown]
+# Two classic exercises. A 5x5 input, a 2x2 kernel and padding 1: `(5 + 2 - 2) // 1 + 1 = 6`,
+# so the output is *larger* than the input. With an even kernel and equal padding on both
+# sides the output cannot be centred on the input; the windows at the corners see one
+# real pixel, those along the edges two, the others four, which an all-ones input and an
+# all-ones filter make visible. The same input and kernel with stride `(3, 1)` (3 rows
+# down, 1 column across per step): `(5 + 2 - 2) // 3 + 1 = 2` rows and still 6 columns.
+
+# %%
+ones = np.ones((1, 1, 5, 5))
+kernel_2x2 = np.ones((1, 1, 2, 2))
+out_6x6, _ = conv_forward_naive(ones, kernel_2x2, np.zeros(1), {"stride": 1, "pad": 1})
+print("5x5 input, 2x2 kernel, pad 1:", out_6x6.shape[2:])
+print(out_6x6[0, 0])
+out_strided, _ = conv_forward_naive(ones, kernel_2x2, np.zeros(1), {"stride": (3, 1), "pad": 1})
+print("same with stride (3, 1):", out_strided.shape[2:])
+print(out_strided[0, 0])
+assert conv_output_size(5, 2, stride=1, pad=1) == (6, 6)
+assert conv_output_size(5, 2, stride=(3, 1), pad=1) == (2, 6) == out_strided.shape[2:]
+assert np.array_equal(out_strided[0, 0], out_6x6[0, 0, ::3])   # rows 0 and 3 of the 6x6
+
+# %% [markdown]
 # A window larger than the padded input has no position at all; that is a bug in the
 # network's design, and the function says so instead of returning a size of zero:
 
@@ -183,7 +206,87 @@ print(f"3x3 conv, 3 -> 16 channels on 32x32 (pad 1): {conv:,} parameters")
 print(f"fully connected layer with the same input and output sizes: {dense:,} parameters")
 
 # %% [markdown]
-# ## 4. Worked cases
+# ## 4. Why convolutions?
+#
+# An image of 224x224x3 has 150,528 numbers. A fully connected layer treats them as an
+# unordered list: every output is connected to every input, with its own weight. A
+# convolutional layer builds in three assumptions about images instead:
+#
+# * **Locality.** An output depends only on a small window of the input (3x3 here): what
+#   a pixel means depends mostly on its neighbours. Far-away pixels are combined only by
+#   later layers, whose windows cover more and more of the image.
+# * **Weight sharing.** The same filter is used at every position: a detector of, say, a
+#   vertical edge is useful everywhere in the image, so it is learned once.
+# * **Translation equivariance.** It follows from weight sharing: shift the input and the
+#   output shifts by the same amount (with stride 1, away from the borders). A pattern is
+#   detected wherever it appears. Pooling then adds a little *invariance*: a shift of
+#   a pixel or two often leaves the pooled maximum unchanged.
+#
+# All three are easy to check on the layer itself. First locality: change one input pixel
+# and see which outputs change.
+
+# %%
+rng = np.random.default_rng(1)
+w_demo = rng.standard_normal((2, 1, 3, 3))
+b_demo = np.zeros(2)
+same = {"stride": 1, "pad": 1}
+x_demo = rng.standard_normal((1, 1, 8, 8))
+out_before, _ = conv_forward_naive(x_demo, w_demo, b_demo, same)
+x_poked = x_demo.copy()
+x_poked[0, 0, 5, 2] += 1.0
+out_after, _ = conv_forward_naive(x_poked, w_demo, b_demo, same)
+changed = sorted(map(tuple, np.argwhere(~np.isclose(out_after, out_before))[:, 2:].tolist()))
+print("input pixel (5, 2) changed; outputs changed at (row, col):", sorted(set(changed)))
+assert set(changed) == {(r, c) for r in (4, 5, 6) for c in (1, 2, 3)}
+
+# %% [markdown]
+# Only the 3x3 block of outputs whose windows contain the pixel changed (for each of the
+# two filters). Now equivariance: a pattern on a blank 12x12 image, shifted by 2 rows and 3
+# columns. The output of the shifted image is the output of the original, shifted the
+# same way:
+
+# %%
+pattern = np.zeros((1, 1, 12, 12))
+pattern[0, 0, 3:7, 2:6] = rng.standard_normal((4, 4))
+shifted = np.roll(pattern, (2, 3), axis=(2, 3))
+out_pattern, _ = conv_forward_naive(pattern, w_demo, b_demo, same)
+out_shifted, _ = conv_forward_naive(shifted, w_demo, b_demo, same)
+assert np.allclose(out_shifted, np.roll(out_pattern, (2, 3), axis=(2, 3)))
+print("conv(shift(x)) == shift(conv(x)): True")
+
+fig, axes = plt.subplots(1, 4, figsize=(11, 3))
+for ax, image, title in zip(axes, [pattern[0, 0], out_pattern[0, 0], shifted[0, 0],
+                                   out_shifted[0, 0]],
+                            ["x", "conv(x), filter 0", "x shifted by (2, 3)",
+                             "conv(shifted x): shifted too"]):
+    ax.imshow(image, cmap="RdBu_r", vmin=-4, vmax=4)
+    ax.set_title(title, fontsize=10)
+    ax.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Weight sharing is what keeps the parameter count small. A 3x3 convolution from 3 to 16
+# channels (padding 1, so the output has the input's size) against a fully connected
+# layer with the same input and output sizes, for a few image sizes:
+
+# %%
+print(f"{'image':>9} {'conv 3x3, 3 -> 16':>18} {'fully connected':>22} {'ratio':>14}")
+for size in (28, 32, 224):
+    conv = conv_param_count(3, 16, 3)
+    inputs, outputs = size * size * 3, size * size * 16
+    dense = inputs * outputs + outputs
+    print(f"{size:>4}x{size:<4} {conv:>18,} {dense:>22,} {dense / conv:>14,.0f}")
+assert conv_param_count(3, 16, 3) == 448
+
+# %% [markdown]
+# The convolution has 448 parameters at every size; the fully connected layer, more than
+# 120 billion at 224x224 (480 GB in float32), which could not even be stored, let alone
+# learned from a dataset of a million images. The price of the convolution's assumptions
+# is that it cannot learn what they exclude (a filter that does different things in
+# different places); for images that is rarely a loss.
+#
+# ## 5. Worked cases
 #
 # | input (H x W x C) | filter | filters | stride | padding |
 # |---|---|---|---|---|
@@ -239,3 +342,6 @@ for ((height, width, channels), kernel, filters, stride, pad), (expected_shape, 
 # * Per axis, `out = (in + 2P - K) // S + 1`; a stride that does not fit drops the last
 #   rows or columns.
 # * A convolution has `F * (C * HH * WW + 1)` parameters, independent of the image size.
+# * Locality, weight sharing and translation equivariance are what a convolution assumes
+#   about images; they cut the parameters of a layer by a factor that grows with the
+#   square of the number of pixels.

@@ -105,6 +105,60 @@ assert np.allclose(dx.ravel(), dx1) and np.allclose(dw.ravel(), dw1) and np.allc
 print("conv_backward_naive agrees with the 1D formulas")
 
 # %% [markdown]
+# ### A Conv1d worked example: channels and filters in one dimension
+#
+# A 1-D convolutional layer (PyTorch's `nn.Conv1d`, used on audio, sensor data or text)
+# takes `C` channels of length `L` and `F` filters of shape `(C, K)`. Every output sums
+# over the channels: `y[f, i] = b[f] + sum_c sum_k w[f, c, k] x_pad[c, i + k]`. Two channels
+# of length 5, two filters of length 3, padding 1 (so the output has length 5 too):
+#
+# ```
+# x[0] = [1, 2, 0, -1, 3]     w[0, 0] = [1, 0, -1]   w[0, 1] = [2, 1, 0]   b[0] =  0.5
+# x[1] = [0, 1, 1,  2, -2]    w[1, 0] = [0, 1,  0]   w[1, 1] = [-1, 0, 1]  b[1] = -1
+# ```
+#
+# By hand, the first output of filter 0 sees `x_pad[0, 0:3] = [0, 1, 2]` and
+# `x_pad[1, 0:3] = [0, 0, 1]`: `(0*1 + 1*0 + 2*(-1)) + (0*2 + 0*1 + 1*0) + 0.5 = -1.5`.
+# Filter 1 is the identity on channel 0 (`[0, 1, 0]`) plus a difference on channel 1,
+# so its first output is `1 + (0*(-1) + 0*0 + 1*1) - 1 = 1`.
+
+# %%
+x_c = np.array([[1, 2, 0, -1, 3], [0, 1, 1, 2, -2]], dtype=float)    # (C, L)
+w_c = np.array([[[1, 0, -1], [2, 1, 0]], [[0, 1, 0], [-1, 0, 1]]], dtype=float)  # (F, C, K)
+b_c = np.array([0.5, -1.0])
+x_c_pad = np.pad(x_c, ((0, 0), (1, 1)))
+y_c = np.array([sum(np.correlate(x_c_pad[c], w_c[f, c], mode="valid") for c in range(2))
+                + b_c[f] for f in range(2)])
+print("y =\n", y_c)
+assert y_c[0, 0] == -1.5 and y_c[1, 0] == 1.0
+
+# The course's layer on a (1, C, 1, L) "image", padding only the width:
+out_c, cache_c = conv_forward_naive(x_c[None, :, None, :], w_c[:, :, None, :], b_c,
+                                    {"stride": 1, "pad": (0, 1)})
+assert np.allclose(out_c[0, :, 0], y_c)
+
+# %% [markdown]
+# The backward pass is the one-channel result applied to every (filter, channel) pair:
+# `db[f]` sums `dy[f]`, `dw[f, c]` correlates the padded channel `c` with `dy[f]`, and
+# `dx[c]` sums over the filters the full convolutions of `dy[f]` with `w[f, c]`, cropped
+# by the padding.
+
+# %%
+dy_c = np.array([[1, 0, -1, 2, 1], [0, 3, 1, 0, -2]], dtype=float)   # (F, L_out)
+db_c = dy_c.sum(axis=1)
+dw_c = np.array([[np.correlate(x_c_pad[c], dy_c[f], mode="valid") for c in range(2)]
+                 for f in range(2)])
+dx_c = np.array([sum(np.convolve(dy_c[f], w_c[f, c], mode="full") for f in range(2))
+                 for c in range(2)])[:, 1:-1]
+print("db =", db_c)
+print("dw =\n", dw_c)
+print("dx =\n", dx_c)
+dx_l, dw_l, db_l = conv_backward_naive(dy_c[None, :, None, :], cache_c)
+assert np.allclose(dx_l[0, :, 0], dx_c) and np.allclose(dw_l[:, :, 0], dw_c)
+assert np.allclose(db_l, db_c)
+print("conv_backward_naive agrees with the Conv1d formulas")
+
+# %% [markdown]
 # ## 2. Two dimensions: the worked example
 #
 # In 2D every index becomes a pair, and for several channels and filters the sums also

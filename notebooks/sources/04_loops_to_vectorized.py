@@ -223,7 +223,15 @@ timings = {name: best_time(conv, x_t, w_t, b_t, 1, 1, repeats=1 if name == "7 lo
 
 # %% [markdown]
 # How many Python-level steps does each version take on these inputs? That count, not
-# the arithmetic (the same 221,184 multiply-adds everywhere), explains most of the time:
+# the arithmetic (the same 221,184 multiply-adds everywhere), explains most of the time.
+#
+# `conv_forward_fast` (`utils/fast_layers.py`) is im2col with two refinements. It fills
+# `cols` with one strided copy per *stride phase* (`S_h * S_w` copies: one for stride 1)
+# instead of one per kernel offset, and it works on a few examples at a time, in chunks
+# whose `cols` takes at most 8 MiB, so that memory stays bounded on large batches. On
+# these inputs that is one chunk and one copy: a handful of NumPy calls whatever the
+# kernel size, like `im2col`. (Its backward pass still adds the gradients of the windows
+# back with one NumPy call per kernel offset, `K * K` of them.)
 
 # %%
 N, C, H, W, F, K = 4, 3, 16, 16, 8, 3
@@ -233,7 +241,7 @@ steps = {
     "broadcast": H * W,
     "conv_forward_naive": H * W,
     "im2col": 1,
-    "conv_forward_fast": K * K,
+    "conv_forward_fast": 1,     # one chunk, one copy per stride phase (S * S = 1)
 }
 for name, count in steps.items():
     print(f"{name:>20}: {count:>7,} steps in Python")

@@ -177,6 +177,30 @@ print("p        =", p)
 print("p - onehot =", p - np.eye(len(s))[y])
 
 # %% [markdown]
+# The route through `log_softmax` is shorter still, and it is the one the code takes.
+# Since $\log p_i = s_i - \log \sum_k e^{s_k}$, and the derivative of the log-sum-exp
+# with respect to $s_j$ is $e^{s_j} / \sum_k e^{s_k} = p_j$,
+#
+# $$\frac{\partial \log p_i}{\partial s_j} = \delta_{ij} - p_j ,$$
+#
+# a Jacobian `J_log = I - 1 p^T`: every row is the same vector `p`, subtracted from a row
+# of the identity. Its row `y` is `e_y - p`, so the loss `L = -log p_y` has gradient
+# `p - e_y` with no division anywhere. (It is also the softmax Jacobian with row `i`
+# divided by `p_i`, as the chain rule for the logarithm says.) Each row of `J_log` sums
+# to zero: adding the same constant to every score changes no probability.
+
+# %%
+jacobian_log = np.eye(len(s)) - np.outer(np.ones(len(s)), p)
+jacobian_log_num = np.stack([eval_numerical_gradient(lambda v: log_softmax(v[None])[0, i],
+                                                     s.copy())
+                             for i in range(len(s))])
+assert rel_error(jacobian_log, jacobian_log_num) < 1e-7
+assert np.allclose(jacobian_log, jacobian / p[:, None])     # d log p_i = d p_i / p_i
+assert np.allclose(jacobian_log.sum(axis=1), 0)
+assert np.allclose(-jacobian_log[y], p - np.eye(len(s))[y])  # dL/ds for L = -log p_y
+print("d log p / d s =\n", np.round(jacobian_log, 3))
+
+# %% [markdown]
 # Now the batch loss of the course, `nndl.layers.softmax_loss`, against the numeric
 # gradient of its loss:
 
@@ -237,4 +261,5 @@ assert np.allclose(probs[0], 1 / 3) and probs[-1, 0] > 0.99
 #
 # * Subtract the row maximum before `exp`: softmax is unchanged and cannot overflow.
 # * Compute `log p` as `s - logsumexp(s)`, never as `log(softmax(s))`.
-# * The cross-entropy gradient with respect to the scores is `(p - onehot(y)) / N`.
+# * The cross-entropy gradient with respect to the scores is `(p - onehot(y)) / N`; it
+#   is a row of the log-softmax Jacobian `I - 1 p^T`, with its sign flipped.

@@ -8,12 +8,15 @@
 # what each new idea bought:
 #
 # 1. a small calculator for shapes, parameters, multiply-adds and receptive fields;
-# 2. LeNet-5, AlexNet and VGG-16;
+# 2. LeNet-5 (built with the course's layers: `Flatten`, He initialization, and what goes
+#    wrong without them), AlexNet and VGG-16;
 # 3. why VGG stacks 3x3 filters instead of using one 7x7;
 # 4. what a 1x1 convolution does;
 # 5. ResNet: residual connections and global average pooling;
 # 6. MobileNet: depthwise separable convolutions;
-# 7. feature maps of a small network trained on a sample of MNIST.
+# 7. GoogLeNet, DenseNet, EfficientNet and ConvNeXt, and all nine side by side;
+# 8. feature maps of a small network trained on a sample of MNIST;
+# 9. a short reading list.
 #
 # Every number below is computed by the code in this notebook; where a published value
 # exists, the notebook checks that it comes out.
@@ -31,6 +34,9 @@ from nndl.conv_layers import (avg_pool_backward_naive, avg_pool_forward_naive,
                               conv_param_count)
 from nndl.layers import (affine_backward, affine_forward, relu_backward, relu_forward,
                          softmax_loss)
+from nndl.models import Classifier, LeNet5
+from nndl.modules import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from utils.solver import Solver
 from utils.data_utils import SAMPLE_DATA_DIR, get_MNIST_data
 from utils.fast_layers import (conv_backward_fast, conv_forward_fast, max_pool_backward_fast,
                                max_pool_forward_fast)
@@ -163,6 +169,162 @@ f6 = 120 * 84 + 84
 original = c1 + s2 + c3 + s4 + c5 + f6
 print(f"C1 {c1}, S2 {s2}, C3 {c3:,}, S4 {s4}, C5 {c5:,}, F6 {f6:,}: total {original:,}")
 assert (c3, original) == (1_516, 60_000)
+
+# %% [markdown]
+# ### LeNet-5 in the course's code: `Flatten` and He initialization
+#
+# `nndl.models.LeNet5` builds the modern reading from the layer objects of `nndl.modules`
+# for 28x28 MNIST digits (padding 2 in the first convolution stands in for the 32x32
+# input). Two pieces are new compared with the layer functions of the assignment:
+#
+# * **`Flatten`** turns the feature maps `(N, 16, 5, 5)` into vectors `(N, 400)`, the input
+#   that a fully connected layer expects. It has no parameters; its backward pass reshapes
+#   the gradient back to `(N, 16, 5, 5)`. (Here it replaces the C5 "convolution" that
+#   covers the whole 5x5 map: the two compute the same thing.)
+# * **He initialization.** Every `Conv2d` and `Linear` draws its weights from a normal
+#   distribution with standard deviation $\sqrt{2 / n_\text{in}}$ (He et al., 2015),
+#   where $n_\text{in}$, the *fan-in*, is the number of inputs of one unit: `C * K * K`
+#   for a convolution, `D` for a fully connected layer. Biases start at zero.
+#
+# The shapes as a batch of two digits goes through, layer by layer:
+
+# %%
+lenet_model = LeNet5(in_channels=1, num_classes=10, seed=0)
+activation = np.zeros((2, 1, 28, 28), np.float32)
+for index, layer in enumerate(lenet_model.network):
+    activation = layer.forward(activation)
+    weight = layer.params.get("weight")
+    if weight is None:
+        detail = ""
+    else:
+        fan_in = int(np.prod(weight.shape[1:])) if weight.ndim == 4 else weight.shape[0]
+        detail = (f"  weight {str(weight.shape):>16}: fan_in {fan_in:>3}, "
+                  f"He std {np.sqrt(2 / fan_in):.3f}, drawn std {weight.std():.3f}")
+    print(f"{index:>2} {layer!r:<46} -> {str(activation.shape):<15}{detail}")
+flatten = lenet_model.network[6]
+assert isinstance(flatten, Flatten)
+assert flatten.backward(np.ones((2, 400))).shape == (2, 16, 5, 5)
+
+# %% [markdown]
+# Why $\sqrt{2 / n_\text{in}}$? One unit adds up $n_\text{in}$ products $w_i x_i$. With
+# independent weights of mean 0, the variance of the sum is
+# $n_\text{in} \cdot \text{Var}(w) \cdot E[x^2]$, and a ReLU keeps only the positive
+# half of its input, which halves $E[x^2]$. So $\text{Var}(w) = 2 / n_\text{in}$ keeps the
+# size of the signal the same from layer to layer. A fixed small scale such as 0.01
+# shrinks it by the factor $0.01 \sqrt{n_\text{in} / 2}$ at *every* layer, and the
+# gradients flowing back shrink the same way; a large one makes both explode. Ten fully
+# connected ReLU layers of 256 units, on random inputs:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# (statistics of random draws; the asserts check what matters)
+signal_rng = np.random.default_rng(3)
+inputs = signal_rng.standard_normal((500, 256))
+scales = {"He, sqrt(2/256) = 0.088": np.sqrt(2 / 256), "0.01": 0.01, "0.2": 0.2}
+signal = {}
+for label, scale in scales.items():
+    h, stds = inputs, []
+    for _ in range(10):
+        h = np.maximum(h @ (scale * signal_rng.standard_normal((256, 256))), 0)
+        stds.append(h.std())
+    signal[label] = stds
+    print(f"weight std {label:>24}: activation std after layers 1, 5, 10: "
+          f"{stds[0]:.2g}, {stds[4]:.2g}, {stds[9]:.2g}")
+fig, ax = plt.subplots(figsize=(7, 3))
+for label, stds in signal.items():
+    ax.semilogy(range(1, 11), stds, "-o", label=f"weight std {label}")
+ax.set_xlabel("layer")
+ax.set_ylabel("std of the activations")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+assert 0.3 < signal["He, sqrt(2/256) = 0.088"][9] < 3
+assert signal["0.01"][9] < 1e-8 and signal["0.2"][9] > 1e3
+
+# %% [markdown]
+# ### A network that does not train
+#
+# The effect is visible even in a network of two layers. Train on the 1,000 MNIST digits
+# that ship with the course (`data_sample/`: 900 for training, 100 for validation; 500
+# test digits) for 4 epochs, batches of 50, two ways:
+#
+# * **untuned:** a 5x5 convolution with 8 filters, ReLU, no pooling, a fully connected
+#   layer to the 10 classes; every weight drawn with standard deviation 0.01; plain SGD
+#   with learning rate 0.01;
+# * **the course's choices:** the same convolution with He initialization, 2x2 max
+#   pooling, and SGD with momentum 0.9 at learning rate 0.05 (the network of section 8).
+#
+# And, to see which change matters, the untuned network with only one of them changed.
+
+# %%
+mnist_small = get_MNIST_data(num_training=900, num_validation=100, num_test=500,
+                             data_dir=SAMPLE_DATA_DIR)
+mnist_small = {name: (value / 255).astype(np.float32) if name.startswith("X") else value
+               for name, value in mnist_small.items()}
+
+
+def small_convnet(weight_scale, pool, seed=1):
+    """conv 8@5x5 (pad 2) - relu - [2x2 max pool] - fully connected to 10 classes."""
+    init = {"weight_scale": weight_scale, "seed": np.random.default_rng(seed)}
+    layers = [Conv2d(1, 8, 5, pad=2, **init), ReLU()] + ([MaxPool2d(2)] if pool else [])
+    side = 14 if pool else 28
+    return Classifier(Sequential(*layers, Flatten(), Linear(8 * side * side, 10, **init)))
+
+
+def train_small(model, update_rule, optim_config):
+    solver = Solver(model, mnist_small, update_rule=update_rule, optim_config=optim_config,
+                    batch_size=50, num_epochs=4, print_every=0, verbose=False, seed=0)
+    solver.train()
+    test_accuracy = (model.loss(mnist_small["X_test"]).argmax(axis=1)
+                     == mnist_small["y_test"]).mean()
+    return solver, test_accuracy
+
+
+sgd_slow = ("sgd", {"learning_rate": 1e-2})
+momentum = ("sgd_momentum", {"learning_rate": 5e-2, "momentum": 0.9})
+runs = {
+    "untuned: 0.01 init, no pooling, SGD 0.01": (small_convnet(0.01, False), *sgd_slow),
+    "untuned + He initialization": (small_convnet(None, False), *sgd_slow),
+    "untuned + pooling": (small_convnet(0.01, True), *sgd_slow),
+    "untuned + momentum 0.9, rate 0.05": (small_convnet(0.01, False), *momentum),
+    "course: He, pooling, momentum": (small_convnet(None, True), *momentum),
+}
+results = {name: train_small(model, rule, config) for name, (model, rule, config) in runs.items()}
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# (losses and accuracies may differ in the last digits between machines)
+for name, (solver, test_accuracy) in results.items():
+    print(f"{name:>42}: loss {solver.loss_history[0]:.3f} -> {solver.loss_history[-1]:.3f}, "
+          f"test accuracy {test_accuracy:.3f}")
+fig, ax = plt.subplots(figsize=(8, 3.2))
+for name, (solver, _) in results.items():
+    ax.plot(solver.loss_history, label=name, linewidth=1)
+ax.set_xlabel("step (batch of 50)")
+ax.set_ylabel("training loss")
+ax.legend(fontsize=7)
+plt.tight_layout()
+plt.show()
+assert results["untuned: 0.01 init, no pooling, SGD 0.01"][1] < 0.5
+assert results["course: He, pooling, momentum"][1] > 0.85
+
+# %% [markdown]
+# The untuned run hardly leaves the loss of a uniform guess, `log(10) = 2.30`, and ends
+# far below the course network, which is near 90 % after the same 72 steps. The reason is
+# the product of two small numbers. The gradient of the fully connected weights is
+# proportional to the activations of the convolution, which are small because its
+# weights are 0.01; the gradient of the convolution's weights passes through the fully
+# connected weights, which are 0.01 too. Every step of SGD at 0.01 is therefore tiny, and
+# the network sits on a plateau: its loss does fall, but far too slowly to matter in 72
+# steps.
+# Either fix on its own helps: He initialization gives the signals (and so the
+# gradients) unit size, and momentum 0.9 at rate 0.05 takes steps about
+# `0.05 / (1 - 0.9) = 0.5`, 50 times larger once it builds up. Pooling does not speed up
+# learning; it cuts the fully connected layer to a quarter (15,680 weights instead of
+# 62,720) and makes the features tolerant of small shifts, which matters more on larger
+# data. Deep networks cannot be trained at all without a scale like He's (or batch
+# normalization, which rescales every layer's output): with ten layers, the factor of the
+# previous cell compounds.
 
 # %% [markdown]
 # **AlexNet** (Krizhevsky et al., 2012) won ImageNet 2012 with a much larger network
@@ -499,7 +661,159 @@ print(f"MobileNet: {mobilenet['params']:,} parameters, {mobilenet['macs']:,} mul
 assert round(mobilenet["params"] / 1e6, 1) == 4.2 and round(mobilenet["macs"] / 1e6) == 569
 
 # %% [markdown]
-# All five side by side (multiply-adds for one 224x224 image, 227x227 for AlexNet and
+# ## 7. GoogLeNet, DenseNet, EfficientNet, ConvNeXt
+#
+# Four later designs, each with one main idea. They have branches, concatenations and
+# channel-wise scalings, so a network is no longer one list of layers: `Net` below walks
+# the sequential parts with `walk` and the parallel ones branch by branch, adding up the
+# parameters and multiply-adds (a `[]` branch is the identity). The published parameter
+# counts (torchvision's models, which the asserts check) come out exactly.
+#
+# * **GoogLeNet** (Szegedy et al., 2014; "Inception v1"): each *Inception module* runs a
+#   1x1, a 3x3 and a 5x5 convolution and a 3x3 max pooling side by side and concatenates
+#   their outputs, with 1x1 convolutions shrinking the channels before the expensive
+#   filters (section 4). Global average pooling replaces the big fully connected layers.
+# * **DenseNet** (Huang et al., 2017): inside a dense block, every layer gets the
+#   concatenation of *all* earlier feature maps and adds only 32 new channels (the growth
+#   rate); transition layers (1x1 convolution, 2x2 average pooling) halve the channels and
+#   the size between blocks. Features are reused instead of recomputed.
+# * **EfficientNet** (Tan and Le, 2019): MobileNet's depthwise separable convolutions
+#   in *inverted residual* blocks (1x1 expansion by 6, depthwise 3x3 or 5x5, 1x1
+#   projection) with *squeeze-and-excitation*: global average pooling and two tiny
+#   fully connected layers compute one scale per channel. B0 was found by architecture
+#   search; B1-B7 scale its depth, width and resolution together.
+# * **ConvNeXt** (Liu et al., 2022): a plain convolutional network modernised step by
+#   step with the design choices of vision transformers: a 4x4 stride-4 "patchify" stem,
+#   depthwise 7x7 convolutions, an inverted bottleneck (1x1 up to 4x the channels and
+#   back), LayerNorm, GELU, and a learned scale per channel on each residual branch.
+#
+# Activations (ReLU, swish, GELU) have no parameters and count as `relu`; LayerNorm has a
+# scale and a shift per channel, like batch normalization, and counts as `bn`.
+
+# %%
+class Net:
+    """Accumulates parameters and multiply-adds of sequential and parallel parts."""
+
+    def __init__(self, input_shape):
+        self.shape, self.params, self.macs = input_shape, 0, 0
+
+    def seq(self, layers):
+        """Layers one after the other."""
+        result = walk(layers, self.shape)
+        self.params += result["params"]
+        self.macs += result["macs"]
+        self.shape = result["rows"][-1][1]
+
+    def concat(self, branches):
+        """Branches on the same input, outputs concatenated along the channels."""
+        shapes = []
+        for branch in branches:
+            if branch:
+                result = walk(branch, self.shape)
+                self.params += result["params"]
+                self.macs += result["macs"]
+                shapes.append(result["rows"][-1][1])
+            else:
+                shapes.append(self.shape)
+        assert len({shape[1:] for shape in shapes}) == 1, shapes
+        self.shape = (sum(shape[0] for shape in shapes), *shapes[0][1:])
+
+    def side(self, layers):
+        """A side branch whose output only rescales the main path (squeeze-and-excitation)."""
+        result = walk(layers, self.shape)
+        self.params += result["params"]
+        self.macs += result["macs"]
+
+
+def conv_bn_relu(channels, kernel, stride=1, pad=0):
+    return [conv(channels, kernel, stride, pad, bias=False), bn, relu]
+
+
+def googlenet(branch3_kernel=5):
+    """GoogLeNet with batch normalization (torchvision's version). Its max poolings use
+    ceil_mode instead of padding 1; the sizes come out the same."""
+    net = Net((3, 224, 224))
+    net.seq(conv_bn_relu(64, 7, 2, 3) + [pool(3, 2, 1)] + conv_bn_relu(64, 1)
+            + conv_bn_relu(192, 3, 1, 1) + [pool(3, 2, 1)])
+    modules = [(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64), "pool",
+               (192, 96, 208, 16, 48, 64), (160, 112, 224, 24, 64, 64),
+               (128, 128, 256, 24, 64, 64), (112, 144, 288, 32, 64, 64),
+               (256, 160, 320, 32, 128, 128), "pool",
+               (256, 160, 320, 32, 128, 128), (384, 192, 384, 48, 128, 128)]
+    k = branch3_kernel
+    for module in modules:
+        if module == "pool":
+            net.seq([pool(3, 2, 1)])
+            continue
+        c1, reduce3, c3, reduce5, c5, pool_proj = module
+        net.concat([conv_bn_relu(c1, 1),
+                    conv_bn_relu(reduce3, 1) + conv_bn_relu(c3, 3, 1, 1),
+                    conv_bn_relu(reduce5, 1) + conv_bn_relu(c5, k, 1, k // 2),
+                    [pool(3, 1, 1)] + conv_bn_relu(pool_proj, 1)])
+    net.seq([gap, fc(1000)])
+    return net
+
+
+def densenet121(growth=32):
+    net = Net((3, 224, 224))
+    net.seq(conv_bn_relu(64, 7, 2, 3) + [pool(3, 2, 1)])
+    for block, layers in enumerate((6, 12, 24, 16)):
+        for _ in range(layers):      # the identity and the new channels, concatenated
+            net.concat([[], [bn, relu, conv(4 * growth, 1, bias=False),
+                             bn, relu, conv(growth, 3, 1, 1, bias=False)]])
+        if block < 3:                # transition: halve channels and size
+            net.seq([bn, relu, conv(net.shape[0] // 2, 1, bias=False), pool(2, 2)])
+    net.seq([bn, relu, gap, fc(1000)])
+    return net
+
+
+def efficientnet_b0():
+    net = Net((3, 224, 224))
+    net.seq(conv_bn_relu(32, 3, 2, 1))
+    # (expansion, kernel, stride of the first block, output channels, blocks)
+    for expansion, kernel, stride, out_channels, blocks in [
+            (1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+            (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]:
+        for block in range(blocks):
+            in_channels = net.shape[0]
+            hidden = in_channels * expansion
+            expand = conv_bn_relu(hidden, 1) if expansion != 1 else []
+            net.seq(expand + [dwconv(kernel, stride if block == 0 else 1, kernel // 2), bn,
+                              relu])
+            net.side([gap, conv(max(1, in_channels // 4), 1), relu, conv(hidden, 1)])
+            net.seq([conv(out_channels, 1, bias=False), bn])    # projection, no activation
+    net.seq(conv_bn_relu(1280, 1) + [gap, fc(1000)])
+    return net
+
+
+def convnext_tiny():
+    net = Net((3, 224, 224))
+    net.seq([conv(96, 4, 4), bn])                    # patchify stem and LayerNorm
+    for stage, (blocks, dim) in enumerate(zip((3, 3, 9, 3), (96, 192, 384, 768))):
+        if stage:                                    # LayerNorm, 2x2 stride-2 downsampling
+            net.seq([bn, conv(dim, 2, 2)])
+        for _ in range(blocks):
+            net.seq([conv(dim, 7, 1, 3, groups=dim), bn, conv(4 * dim, 1), relu,
+                     conv(dim, 1)])
+            net.params += dim                        # layer scale: one factor per channel
+    net.seq([gap, bn, fc(1000)])
+    return net
+
+
+later = {"GoogLeNet": googlenet(branch3_kernel=3), "DenseNet-121": densenet121(),
+         "EfficientNet-B0": efficientnet_b0(), "ConvNeXt-T": convnext_tiny()}
+for name, net in later.items():
+    print(f"{name:>15}: {net.params:>11,} parameters, {net.macs:>14,} multiply-adds")
+print(f"GoogLeNet with 5x5 filters in the third branch, as in the paper: "
+      f"{googlenet(branch3_kernel=5).params:,} parameters")
+assert [net.params for net in later.values()] == [6_624_904, 7_978_856, 5_288_548, 28_589_128]
+
+# %% [markdown]
+# (torchvision's GoogLeNet has 3x3 filters where the paper has 5x5 in the third branch of
+# each Inception module, a long-standing quirk kept for its pretrained weights; its
+# published count, 6,624,904, is the one with 3x3.)
+#
+# All nine side by side (multiply-adds for one 224x224 image, 227x227 for AlexNet and
 # 32x32 for LeNet-5):
 
 # %%
@@ -507,14 +821,20 @@ summary = {
     "LeNet-5 (1998)": lenet,
     "AlexNet (2012)": alex,
     "VGG-16 (2014)": vgg16,
+    "GoogLeNet (2014)": {"params": later["GoogLeNet"].params, "macs": later["GoogLeNet"].macs},
     "ResNet-18 (2015)": resnet,
+    "DenseNet-121 (2017)": {"params": later["DenseNet-121"].params,
+                            "macs": later["DenseNet-121"].macs},
     "MobileNet (2017)": mobilenet,
+    "EfficientNet-B0 (2019)": {"params": later["EfficientNet-B0"].params,
+                               "macs": later["EfficientNet-B0"].macs},
+    "ConvNeXt-T (2022)": {"params": later["ConvNeXt-T"].params, "macs": later["ConvNeXt-T"].macs},
 }
-print(f"{'network':>18} {'parameters':>14} {'multiply-adds':>16}")
+print(f"{'network':>22} {'parameters':>14} {'multiply-adds':>16}")
 for name, net in summary.items():
-    print(f"{name:>18} {net['params']:>14,} {net['macs']:>16,}")
+    print(f"{name:>22} {net['params']:>14,} {net['macs']:>16,}")
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 2.8), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, key, label in zip(axes, ["params", "macs"], ["parameters", "multiply-adds per image"]):
     ax.barh(list(summary), [net[key] for net in summary.values()], color="tab:purple")
     ax.set_xscale("log")
@@ -524,12 +844,14 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 7. Feature maps of a trained network
+# ## 8. Feature maps of a trained network
 #
 # Finally, what do learned filters look like? We train a very small network on the
 # MNIST sample that ships with the course (`data_sample/`, 1,000 training and 500 test
 # digits): 8 filters of 5x5 with padding 2, a ReLU, 2x2 max pooling and one fully
-# connected layer to the 10 classes. The fast layers make a few epochs take seconds.
+# connected layer to the 10 classes, He-initialized and trained with SGD and momentum:
+# the "course" network of section 2, written out with the layer functions. The fast
+# layers make a few epochs take seconds.
 
 # %%
 data = get_MNIST_data(num_training=900, num_validation=100, num_test=500,
@@ -637,10 +959,50 @@ plt.show()
 # | LeNet-5 | convolution + subsampling, learned end to end | 60 thousand |
 # | AlexNet | scale, ReLU, dropout, GPUs | 61 million, mostly fully connected |
 # | VGG-16 | only 3x3 convolutions, deep | 138 million, mostly fully connected |
+# | GoogLeNet | Inception modules: parallel 1x1, 3x3, 5x5 and pooling branches | 6.6 million |
 # | ResNet-18 | residual blocks, global average pooling | 11.7 million |
+# | DenseNet-121 | every layer sees all earlier feature maps (concatenation) | 8.0 million |
 # | MobileNet | depthwise separable convolutions | 4.2 million |
+# | EfficientNet-B0 | inverted residuals with squeeze-and-excitation; compound scaling | 5.3 million |
+# | ConvNeXt-T | a convnet with transformer-era choices (7x7 depthwise, LayerNorm, GELU) | 28.6 million |
+#
+# * He initialization, standard deviation `sqrt(2 / fan_in)`, keeps the signal's size
+#   through ReLU layers; a fixed 0.01 shrinks it at every layer, and even a two-layer
+#   network then sits on a plateau at the loss of a uniform guess.
 #
 # * Three stacked 3x3 convolutions see the same 7x7 patch as one 7x7 convolution with
 #   27 instead of 49 weights per channel pair, and three non-linearities instead of one.
 # * A 1x1 convolution is a per-pixel fully connected layer over the channels: it mixes
 #   and resizes the channel dimension.
+
+# %% [markdown]
+# ## 9. Further reading
+#
+# The papers behind this notebook, in the order it uses them, and three overviews:
+#
+# * Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, *Gradient-based learning applied to
+#   document recognition*, Proceedings of the IEEE, 1998 (LeNet-5).
+# * K. He, X. Zhang, S. Ren, J. Sun, *Delving deep into rectifiers*, ICCV 2015,
+#   arXiv:1502.01852 (He initialization).
+# * A. Krizhevsky, I. Sutskever, G. Hinton, *ImageNet classification with deep
+#   convolutional neural networks*, NeurIPS 2012 (AlexNet).
+# * K. Simonyan, A. Zisserman, *Very deep convolutional networks for large-scale image
+#   recognition*, ICLR 2015, arXiv:1409.1556 (VGG).
+# * K. He, X. Zhang, S. Ren, J. Sun, *Deep residual learning for image recognition*,
+#   CVPR 2016, arXiv:1512.03385 (ResNet).
+# * S. Ioffe, C. Szegedy, *Batch normalization*, ICML 2015, arXiv:1502.03167.
+# * A. Howard et al., *MobileNets*, 2017, arXiv:1704.04861.
+# * C. Szegedy et al., *Going deeper with convolutions*, CVPR 2015, arXiv:1409.4842
+#   (GoogLeNet).
+# * G. Huang, Z. Liu, L. van der Maaten, K. Weinberger, *Densely connected convolutional
+#   networks*, CVPR 2017, arXiv:1608.06993 (DenseNet).
+# * M. Tan, Q. Le, *EfficientNet: rethinking model scaling for convolutional neural
+#   networks*, ICML 2019, arXiv:1905.11946.
+# * Z. Liu et al., *A ConvNet for the 2020s*, CVPR 2022, arXiv:2201.03545 (ConvNeXt).
+# * V. Dumoulin, F. Visin, *A guide to convolution arithmetic for deep learning*, 2016,
+#   arXiv:1603.07285: output sizes, padding, strides and transposed convolutions, with
+#   pictures (notebook 1).
+# * I. Goodfellow, Y. Bengio, A. Courville, *Deep Learning*, MIT Press, 2016, chapter 9
+#   (convolutional networks) and chapter 8 (optimization and initialization).
+# * A. Zhang, Z. Lipton, M. Li, A. Smola, *Dive into Deep Learning*, chapters 7 and 8
+#   (convolutions, and modern convolutional networks), with runnable code.
