@@ -91,7 +91,8 @@ def _preprocessors(c, trait):
     return Autograde.class_traits()[trait].default()
 
 
-def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limits):
+def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, judge_checks=False,
+                      **kernel_limits):
     """Make autograding sandboxed and fault tolerant in the nbgrader config ``c``.
 
     Parameters
@@ -106,6 +107,9 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
         Wall-clock seconds per cell (``Execute.timeout``); unchanged if None.
     notebook_timeout : int, optional
         Wall-clock seconds per notebook (``FaultTolerantExecute.notebook_timeout``).
+    judge_checks : bool
+        Let the grader decide the test cells (``FaultTolerantExecute.judge_checks``,
+        grading/judge.py): for notebooks whose tests use ``utils.checks``.
     **kernel_limits
         Traits of ``SandboxKernelManager``: memory_limit, cpu_time_limit,
         process_limit, file_size_limit, open_files_limit (bytes/seconds/counts),
@@ -129,6 +133,7 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
         c.Execute.timeout = cell_timeout
     if notebook_timeout is not None:
         c.FaultTolerantExecute.notebook_timeout = notebook_timeout
+    c.FaultTolerantExecute.judge_checks = bool(judge_checks)
     for name, value in kernel_limits.items():
         setattr(c.SandboxKernelManager, name, value)
     return c
