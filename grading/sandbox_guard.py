@@ -81,6 +81,7 @@ class DelegationGuard:
         self.reported = set()
         self.violations = 0
         self.main_thread = threading.main_thread().ident
+        self.installed = self.hook   # one bound method, to recognize it in sys.getprofile()
 
     def kind(self, filename):
         if filename not in self.kinds:
@@ -143,15 +144,15 @@ class DelegationGuard:
     def start_cell(self):
         self.reported = set()
         self.violations = 0
-        sys.setprofile(self.hook)
-        threading.setprofile(self.hook)
+        sys.setprofile(self.installed)
+        threading.setprofile(self.installed)
 
     def end_cell(self):
         """Remove the hook; return what the cell did to it ('' if nothing)."""
         current = sys.getprofile()
         threading.setprofile(None)
         sys.setprofile(None)
-        if current is self.hook or (current is None and self.violations):
+        if current is self.installed or (current is None and self.violations):
             return ""   # (a refused call clears the hook: Python drops a profiler that raised)
         if current is None:
             return "the grader's profile hook (sys.setprofile(None))"
