@@ -162,6 +162,17 @@ def grade_table(scores):
     return '\n'.join(lines)
 
 
+def integrity_summary(course_dir):
+    """The integrity reports of the autograde (grading.judge), one line per problem."""
+    from grading.judge import read_reports
+    reports = read_reports(course_dir, course.ASSIGNMENT)
+    lines = [f"  {student}: {e['notebook']}, cell {e['cell']}: {e['detail']}"
+             for student, entries in reports.items() for e in entries]
+    if not lines:
+        return "integrity: no submission broke a rule of the grader\n"
+    return "integrity problems (integrity/hw5/<student>.json):\n" + "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m grading.demo', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,6 +189,7 @@ def main(argv=None):
         print()
         print(grade_table(cell_scores(course_dir)))
         print()
+        print(integrity_summary(course_dir))
         for student, elapsed in seconds.items():
             print(f"autograde of {student}: {elapsed:.1f} s")
         shutil.copyfile(csv, args.grades_csv)
