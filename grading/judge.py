@@ -38,6 +38,7 @@ from nbformat import NotebookNode
 import utils.checks as checks
 from grading.course import REPO_ROOT
 from grading.notebooks.references import REFERENCES_BEGIN, REFERENCES_END, STRUCTURE
+from grading.sandbox_guard import UNDER_TEST
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # Test cells scored by trusted code of the grader instead of by checks (grading.score_model).
@@ -82,14 +83,14 @@ def kernel_source(source, cell_id):
     """The source of test cell ``cell_id`` as the student's kernel runs it during autograde."""
     if cell_id in SCORED_CELLS:   # the kernel only loads the model; the grader scores it
         parts = _between(source, HIDDEN_BEGIN, HIDDEN_END)
-        return source if parts is None else parts[0] + "\n" + parts[2]
+        return UNDER_TEST + "\n" + (source if parts is None else parts[0] + "\n" + parts[2])
     parts = _between(source, REFERENCES_BEGIN, REFERENCES_END)
     if parts is not None:
         names = [node.name for node in ast.parse(parts[1]).body if isinstance(node, ast.FunctionDef)]
         stand_ins = ["from utils.checks import sealed_reference"] + [
             f"{name} = sealed_reference({name!r}, {STRUCTURE.get(name)!r})" for name in names]
         source = "\n".join([parts[0], *stand_ins, parts[2]])
-    return "from utils.checks import record_checks\nrecord_checks(True)\n" + source
+    return f"{UNDER_TEST}\nfrom utils.checks import record_checks\nrecord_checks(True)\n" + source
 
 
 # --- The expected values: the grader's own run of the read-only cells -----------------------

@@ -37,6 +37,9 @@ import warnings
 
 MARKER = "NNDL-SANDBOX-TAMPERING:"
 INTEGRITY_MARKER = "NNDL-SANDBOX-INTEGRITY:"
+# The first line of a cell under test (grading.judge puts it there): only during such cells
+# is DELEGATION_RULES enforced, since the profile hook slows down every Python call.
+UNDER_TEST = "# (under test: the provided layers are out of the student's layers' reach)"
 
 # (student file, {provided file: its module}, the rule): while a function of the student
 # file runs, no function of the provided files may start. Paths relative to the
@@ -147,13 +150,18 @@ class DelegationGuard:
         sys.setprofile(self.installed)
         threading.setprofile(self.installed)
 
-    def end_cell(self):
-        """Remove the hook; return what the cell did to it ('' if nothing)."""
+    def end_cell(self, failed=False):
+        """Remove the hook; return what the cell did to it ('' if nothing).
+
+        Python drops a profile hook through which an exception passed: a refused call, or
+        an interrupt that arrived while the hook ran. So a missing hook is tampering only
+        in a cell that ended without an error (one that failed scores nothing anyway).
+        """
         current = sys.getprofile()
         threading.setprofile(None)
         sys.setprofile(None)
-        if current is self.installed or (current is None and self.violations):
-            return ""   # (a refused call clears the hook: Python drops a profiler that raised)
+        if current is self.installed or (current is None and (self.violations or failed)):
+            return ""
         if current is None:
             return "the grader's profile hook (sys.setprofile(None))"
         return "sys.setprofile hook"
@@ -242,9 +250,9 @@ def install(shell, extra_modules=()):
     IPython adds names such as ``exit`` and ``display`` to builtins while a cell runs,
     and the snapshot must see the same builtins as the later checks.
     """
-    snapshots, delegation = [], []
+    snapshots, delegation, under_test = [], [], []
 
-    def before(*_args):
+    def before(info=None):
         if not snapshots:
             snapshots.append(Snapshot(GUARDED_MODULES + list(extra_modules)))
             delegation.append(DelegationGuard(os.getcwd(), snapshots[0].stderr))
@@ -252,10 +260,13 @@ def install(shell, extra_modules=()):
             changed = snapshots[0].restore()
             if changed:
                 snapshots[0].report(changed)
-        delegation[0].start_cell()
+        under_test[:] = [(getattr(info, "raw_cell", "") or "").startswith(UNDER_TEST)]
+        if under_test[0]:
+            delegation[0].start_cell()
 
-    def after(*_args):
-        hook = delegation[0].end_cell()
+    def after(result=None):
+        failed = result is not None and not getattr(result, "success", True)
+        hook = delegation[0].end_cell(failed) if under_test and under_test[0] else ""
         changed = ([hook] if hook else []) + snapshots[0].restore()
         if changed:
             snapshots[0].report(sorted(set(changed)))

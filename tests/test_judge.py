@@ -13,7 +13,8 @@ from nbformat import NotebookNode
 
 import utils.checks as checks
 from grading import course, judge, score_model
-from grading.sandbox_guard import INTEGRITY_MARKER, DelegationGuard, ProvidedLayerRefused
+from grading.sandbox_guard import (INTEGRITY_MARKER, UNDER_TEST, DelegationGuard,
+                                   ProvidedLayerRefused)
 
 
 def source_cells(name):
@@ -32,7 +33,7 @@ def test_no_reference_reaches_the_kernel():
                 assert judge.HIDDEN_BEGIN not in sent and "score(" not in sent
             elif "reference_" in cell.source:
                 assert "sealed_reference(" in sent and sent.startswith(
-                    "from utils.checks import record_checks\nrecord_checks(True)\n")
+                    f"{UNDER_TEST}\nfrom utils.checks import record_checks\nrecord_checks(True)\n")
 
 
 def kernel_records(monkeypatch, notebook, cell_id):
@@ -201,9 +202,12 @@ def test_a_naive_layer_cannot_call_the_provided_layers(layers):
     assert threading.current_thread() is threading.main_thread()
 
 
-def test_removing_the_hook_is_reported(layers):
+def test_removing_the_hook_is_reported_unless_the_cell_failed(layers):
     folder, _ = layers
     guard = DelegationGuard(folder, io.StringIO())
     guard.start_cell()
     __import__("sys").setprofile(None)
     assert "profile hook" in guard.end_cell()
+    guard.start_cell()
+    __import__("sys").setprofile(None)   # as an interrupt inside the hook does
+    assert guard.end_cell(failed=True) == ""
