@@ -107,6 +107,22 @@ def test_the_scorer_needs_configured_heldout_data_outside_the_submissions(tmp_pa
     assert score_model.heldout_data_dir(submission, environ={"NNDL_DATA": str(sample)}) == sample
 
 
+@pytest.mark.slow
+def test_autograde_refuses_to_start_without_heldout_data(tmp_path):
+    import os
+    from grading import demo
+    from grading.samples import make_sample
+    course_dir = demo.prepare_course(tmp_path / "course")
+    env = {k: v for k, v in os.environ.items() if k != "NNDL_DATA"}
+    demo.nbgrader(course_dir, "generate_assignment", "hw5", "--force", env=env)
+    make_sample("complete", course_dir / "release" / "hw5", course_dir / "submitted" / "alice" / "hw5")
+    run = demo.subprocess.run([demo.sys.executable, "-m", "nbgrader", "autograde", "hw5"],
+                              cwd=course_dir, env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "Refusing to autograde" in run.stdout + run.stderr and "NNDL_DATA is not set" in run.stderr
+    assert not (course_dir / "autograded" / "alice").exists()
+
+
 def test_the_scorer_gives_no_points_without_the_full_heldout_set():
     result = score_model.score(course.REPO_ROOT / "grading" / "sample_model" / course.MODEL_FILE,
                                course.REPO_ROOT / "data_sample")
