@@ -66,4 +66,7 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPre
 # Keep this block last: it swaps Execute in the autograde_preprocessors set above.
 from grading.sandbox import configure_sandbox  # noqa: E402
 
-configure_sandbox(c, data_env_vars=["NNDL_DATA"], guarded_modules=["utils.checks"])
+# The grader decides every test cell outside the kernel and scores the trained model on the
+# held-out images of $NNDL_DATA, which only it reads (grading/judge.py, grading/score_model.py):
+# autograde refuses to start without them. The kernel gets no data folder.
+configure_sandbox(c, guarded_modules=["utils.checks"], judge_checks=True)

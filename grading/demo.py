@@ -67,17 +67,23 @@ def prepare_course(course_dir):
 
 
 def grading_env(data_dir=None):
-    """The environment of the nbgrader commands: NNDL_DATA set to the data directory."""
-    from utils.data_utils import (CIFAR10_DIRNAME, DATA_DIR_ENV_VAR, data_search_dirs,
-                                  resolve_data_dir)
+    """The environment of the nbgrader commands: NNDL_DATA set to the held-out data.
+
+    That is the data directory if it holds CIFAR-10 (by default the first place the
+    loaders search that does); otherwise the repository's data_sample, whose few test
+    images cannot grade the model (it scores 0), so that autograde, which refuses to
+    start without held-out data, still runs.
+    """
+    from utils.data_utils import (CIFAR10_DIRNAME, DATA_DIR_ENV_VAR, SAMPLE_DATA_DIR,
+                                  data_search_dirs, resolve_data_dir)
     env = dict(os.environ)
     if data_dir is None:   # the first place the loaders search that holds CIFAR-10
         holding = [folder for folder in data_search_dirs()
                    if (folder / CIFAR10_DIRNAME / 'test_batch').is_file()]
         data_dir = holding[0] if holding else None
     data_dir = resolve_data_dir(data_dir)
-    env[DATA_DIR_ENV_VAR] = str(data_dir)
     full_data = (data_dir / CIFAR10_DIRNAME / 'test_batch').is_file()
+    env[DATA_DIR_ENV_VAR] = str(data_dir if full_data else SAMPLE_DATA_DIR)
     return env, data_dir, full_data
 
 
@@ -162,6 +168,17 @@ def grade_table(scores):
     return '\n'.join(lines)
 
 
+def integrity_summary(course_dir):
+    """The integrity reports of the autograde (grading.judge), one line per problem."""
+    from grading.judge import read_reports
+    reports = read_reports(course_dir, course.ASSIGNMENT)
+    lines = [f"  {student}: {e['notebook']}, cell {e['cell']}: {e['detail']}"
+             for student, entries in reports.items() for e in entries]
+    if not lines:
+        return "integrity: no submission broke a rule of the grader\n"
+    return "integrity problems (integrity/hw5/<student>.json):\n" + "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m grading.demo', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,6 +195,7 @@ def main(argv=None):
         print()
         print(grade_table(cell_scores(course_dir)))
         print()
+        print(integrity_summary(course_dir))
         for student, elapsed in seconds.items():
             print(f"autograde of {student}: {elapsed:.1f} s")
         shutil.copyfile(csv, args.grades_csv)

@@ -18,8 +18,14 @@ kernel and, when a cell kills or hangs the kernel:
 * after ``max_kernel_restarts`` faults, or past ``notebook_timeout`` seconds, marks
   every remaining code cell as not run (an error output, so no test passes by default).
 
-It also turns the tampering line of ``sandbox_guard`` into an error output of the cell
-during which numpy or builtins were tampered with.
+It also turns the tampering and integrity lines of ``sandbox_guard`` into error outputs
+of the cell during which numpy or builtins were tampered with, or a student's layer called
+a provided one. With ``judge_checks`` (the hw5 course) the grader decides the test cells
+itself (``grading.judge.NotebookJudge``): each test cell reaches the kernel without its
+references, the kernel reports what the checks got, the grader compares with values it
+computed outside the kernel and scores the trained model with ``grading.score_model``;
+every integrity problem goes to the instructor's report
+(``<course>/integrity/<assignment>/<student>.json``) and into the cell's feedback.
 
 ``RestoreDeletedTests`` replaces nbgrader's ``OverwriteCells`` in
 ``Autograde.sanitize_preprocessors``: with ``add_missing_cells`` it puts test cells the
@@ -28,6 +34,7 @@ when the cell before a deleted test cell is neither a grade nor a solution cell 
 example a locked set-up cell), which again left the student without a grade.
 """
 
+import json
 import re
 import signal
 import time
@@ -40,7 +47,7 @@ from nbgrader.preprocessors import Execute, OverwriteCells
 from traitlets import Bool, Integer
 
 from .sandbox import require_sandbox
-from .sandbox_guard import MARKER
+from .sandbox_guard import INTEGRITY_MARKER, MARKER
 from .sandbox_kernel import KERNEL_NAME, SandboxKernelManager
 
 FAULTS = (DeadKernelError, CellTimeoutError)
@@ -85,6 +92,10 @@ class FaultTolerantExecute(Execute):
     max_kernel_restarts = Integer(3, help=(
         "Fresh kernels started after faults in one notebook; after that, the remaining "
         "cells are marked as not run.")).tag(config=True)
+    judge_checks = Bool(False, help=(
+        "Decide the test cells in the grader (grading.judge): references never reach the "
+        "kernel, expected values are computed outside it, the trained model is scored by "
+        "grading.score_model on the held-out data of $NNDL_DATA (required).")).tag(config=True)
     notebook_timeout = Integer(600, help=(
         "Wall-clock seconds for a whole notebook from its kernel's start, restarts "
         "included (0: no limit); cells not started by then are marked as not run.")).tag(config=True)
@@ -97,6 +108,10 @@ class FaultTolerantExecute(Execute):
             self.kernel_name = KERNEL_NAME
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        self._judge = None
+        if self.judge_checks:
+            from .judge import NotebookJudge
+            self._judge = NotebookJudge(self.config, resources, self.log)
         self.error_on_timeout = {
             "ename": "CellTimeoutError",
             "evalue": f"this cell did not finish within {self.timeout} s and was interrupted",
@@ -105,10 +120,13 @@ class FaultTolerantExecute(Execute):
         }
         self._run_cells(resources)
         self.set_widgets_metadata()
+        if self._judge is not None:
+            self._judge.finish()
         return self.nb, self.resources
 
     def _run_cells(self, resources):
         ran = []          # cells that got a reply: re-run after a restart
+        self._sent = {}   # index -> the source the kernel ran (see grading.judge)
         restarts = 0
         stop_reason = None
         self._start_kernel()
@@ -122,6 +140,10 @@ class FaultTolerantExecute(Execute):
                 if stop_reason is not None:
                     cell.outputs = [error_output("NotRun", f"this cell was not run: {stop_reason}")]
                     continue
+                original = cell.source
+                sent = self._judge.kernel_source(cell) if self._judge is not None else None
+                self._sent[index] = original if sent is None else sent
+                cell.source = self._sent[index]
                 try:
                     self.preprocess_cell(cell, resources, index)
                 except FAULTS as fault:
@@ -137,6 +159,10 @@ class FaultTolerantExecute(Execute):
                 else:
                     ran.append(index)
                     self._flag_tampering(self.nb.cells[index])
+                finally:
+                    self.nb.cells[index].source = original
+                if self._judge is not None:
+                    self._judge.after_cell(self.nb.cells[index])
         finally:
             self._stop_kernel()
 
@@ -177,7 +203,8 @@ class FaultTolerantExecute(Execute):
         for index in ran:
             cell = self.nb.cells[index]
             try:
-                msg_id = self.kc.execute(cell.source, store_history=False, allow_stdin=False)
+                msg_id = self.kc.execute(self._sent.get(index, cell.source), store_history=False,
+                                         allow_stdin=False)
                 reply = self.wait_for_reply(msg_id, cell)
             except FAULTS:
                 reply = None
@@ -186,19 +213,39 @@ class FaultTolerantExecute(Execute):
         return None
 
     def _flag_tampering(self, cell):
-        """Move the guard's tampering line out of stderr into an error output."""
-        reports = []
+        """Move the guard's tampering and integrity lines out of stderr into error outputs."""
+        reports, refused = [], []
         kept = []
         for output in cell.outputs:
-            if output.output_type == "stream" and MARKER in output.text:
+            if output.output_type == "stream" and (MARKER in output.text
+                                                   or INTEGRITY_MARKER in output.text):
                 lines = output.text.splitlines(keepends=True)
                 reports += [line[len(MARKER):].strip() for line in lines if line.startswith(MARKER)]
-                output.text = "".join(line for line in lines if not line.startswith(MARKER))
+                for line in lines:
+                    if line.startswith(INTEGRITY_MARKER):
+                        try:
+                            refused.append(json.loads(line[len(INTEGRITY_MARKER):]))
+                        except ValueError:
+                            reports.append("the grader's integrity line was forged")
+                output.text = "".join(line for line in lines if not line.startswith(
+                    (MARKER, INTEGRITY_MARKER)))
                 if not output.text:
                     continue
             kept.append(output)
+        errors = []
+        for item in refused:
+            message = f"{item.get('function')} called {item.get('called')}: {item.get('rule')}"
+            errors.append(error_output("IntegrityError", message))
+            if self._judge is not None:
+                self._judge.integrity(cell, "delegation", message, item.get("function"),
+                                      item.get("rule"))
         if reports:
-            cell.outputs = kept + [error_output("TamperingDetected", " ".join(reports))]
+            errors.append(error_output("TamperingDetected", " ".join(reports)))
+            if self._judge is not None:
+                self._judge.integrity(cell, "tampering", " ".join(reports),
+                                      rule="numpy, builtins and utils.checks stay as provided")
+        if errors:
+            cell.outputs = kept + errors
 
 
 class RestoreDeletedTests(OverwriteCells):

@@ -97,6 +97,23 @@ def refuse_unless_sandboxed(config, **hook_args):
         raise AutogradeRefused(f"nbgrader autograde: {err}") from None
 
 
+def refuse_without_heldout_data(previous=None, **hook_args):
+    """nbgrader's pre-convert hook of a course whose grader scores trained models.
+
+    Stops the whole ``nbgrader autograde`` run (SystemExit: nbgrader's converter catches
+    every Exception per submission) before anyone is graded when the held-out data are
+    not configured (``grading.score_model.heldout_data_dir``). ``previous``: a hook that
+    was set before, called first.
+    """
+    from .score_model import HeldOutDataMissing, heldout_data_dir
+    if previous is not None:
+        previous(**hook_args)
+    try:
+        heldout_data_dir()
+    except HeldOutDataMissing as err:
+        raise AutogradeRefused(f"nbgrader autograde: {err}") from None
+
+
 def _replace(preprocessors, original, replacement, trait):
     """``preprocessors`` with the class ``original`` (or its import path) swapped."""
     names = {original.__name__, f"nbgrader.preprocessors.{original.__name__}",
@@ -116,7 +133,8 @@ def _preprocessors(c, trait):
     return Autograde.class_traits()[trait].default()
 
 
-def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limits):
+def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, judge_checks=False,
+                      **kernel_limits):
     """Make autograding sandboxed and fault tolerant in the nbgrader config ``c``.
 
     Parameters
@@ -133,6 +151,10 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
         Wall-clock seconds per cell (``Execute.timeout``); unchanged if None.
     notebook_timeout : int, optional
         Wall-clock seconds per notebook (``FaultTolerantExecute.notebook_timeout``).
+    judge_checks : bool
+        Let the grader decide the test cells (``FaultTolerantExecute.judge_checks``,
+        grading/judge.py): for notebooks whose tests use ``utils.checks``. A run then
+        refuses to start without held-out data (``refuse_without_heldout_data``).
     **kernel_limits
         Traits of ``SandboxKernelManager``: memory_limit, cpu_time_limit,
         process_limit, file_size_limit, open_files_limit (bytes/seconds/counts),
@@ -157,6 +179,10 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
         c.Execute.timeout = cell_timeout
     if notebook_timeout is not None:
         c.FaultTolerantExecute.notebook_timeout = notebook_timeout
+    c.FaultTolerantExecute.judge_checks = bool(judge_checks)
+    if judge_checks:
+        previous = c.Autograde.get("pre_convert_hook")
+        c.Autograde.pre_convert_hook = functools.partial(refuse_without_heldout_data, previous)
     for name, value in kernel_limits.items():
         setattr(c.SandboxKernelManager, name, value)
     return c

@@ -7,8 +7,14 @@ a hang that ignores the interrupt, memory exhaustion, ``os._exit``, a segfault, 
 error, deleted test cells, ``np.allclose``/``utils.checks`` patched at import and per
 call, and a snooper that looks for the hidden tests, the gradebook, other students' work
 and the instructor's solution (also through submitted symbolic links), tries to write
-to them, to reach the network and to fork without bound. Everything is graded with
-``python -m grading.parallel hw5 --workers 2``. Slow: about three minutes on 2 cores.
+to them, to reach the network and to fork without bound; and the ways to points without
+the work (issue #13): delegation to the provided layers (direct, importlib, sys.modules
+captured at import), the hidden references looked up in ``__main__``, frames or ``gc``,
+numpy replaced at import time, and a model whose loss looks the held-out labels up. Each
+of those scores no more than the untouched release in the cells it targets, and the
+instructor's integrity report names it. Everything is graded with
+``python -m grading.parallel hw5 --workers 2``, with the full CIFAR-10 as held-out data
+when the fixture full_cifar10_dir finds it. Slow: about five minutes on 2 idle cores.
 """
 import hashlib
 import socket
@@ -20,7 +26,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from adversarial.hw5_attacks import ATTACKS, make_attack, read_report
+from grading import demo
+
+from adversarial.hw5_attacks import (ATTACKS, TARGETS, make_attack, read_label_report,
+                                     read_report)
+from grading.judge import read_reports
 from grading.sandbox import sandbox_status
 
 works, reason = sandbox_status()
@@ -40,14 +50,14 @@ def tree_digest(folder):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, full_cifar10_dir):
     from grading import demo
     from grading.samples import make_sample
 
     course = demo.prepare_course(tmp_path_factory.mktemp("adversarial") / "course")
     with open(course / "nbgrader_config.py", "a") as f:
         f.write("\nc.Execute.timeout = 15  # the hanging attacks cost 15 s, not 60\n")
-    env, _, _ = demo.grading_env()
+    env, _, full_data = demo.grading_env(full_cifar10_dir)
     demo.nbgrader(course, "generate_assignment", "hw5", "--force", env=env)
     release = course / "release" / "hw5"
     listener = socket.socket()
@@ -71,7 +81,8 @@ def graded(tmp_path_factory):
     finally:
         listener.close()
     scores = demo.cell_scores(course, ["complete", "empty", *ATTACKS])
-    yield {"course": course, "run": run, "scores": scores, "before": before, "reached": reached}
+    yield {"course": course, "run": run, "scores": scores, "before": before, "reached": reached,
+           "full_data": full_data, "env": env}
 
 
 def autograded(scores, student):
@@ -150,12 +161,13 @@ def test_patching_numpy_or_the_checks_gains_nothing(graded, student):
     got = autograded(graded["scores"], student)
     found = errors(graded["course"], student)
     tampered = {key for key, errs in found.items() if any(e == "TamperingDetected" for e, _ in errs)}
-    assert tampered
     assert all(got[g] == 0 for g in tampered if g in got)
-    assert {g: s for g, s in got.items() if g not in tampered} == {
-        g: s for g, s in wrong.items() if g not in tampered}
+    assert all(got[g] <= wrong[g] for g in got)
     assert sum(got.values()) <= sum(wrong.values())
     if student == "patch":
+        assert tampered
+        assert {g: s for g, s in got.items() if g not in tampered} == {
+            g: s for g, s in wrong.items() if g not in tampered}
         assert any("numpy.allclose" in v for errs in found.values() for e, v in errs
                    if e == "TamperingDetected")
 
@@ -199,7 +211,67 @@ def test_gradebook_and_course_files_are_intact(graded):
 def test_feedback_of_a_dead_kernel_says_what_happened(graded):
     from grading import demo
     course = graded["course"]
-    env, _, _ = demo.grading_env()
-    demo.nbgrader(course, "generate_feedback", "hw5", "--student", "exit", env=env)
+    demo.nbgrader(course, "generate_feedback", "hw5", "--student", "exit", env=graded["env"])
     html = "".join(p.read_text() for p in (course / "feedback" / "exit" / "hw5").glob("*.html"))
     assert "KernelDied" in html and "exited with status 3" in html
+
+
+# --- Ways to points without the work (issue #13) --------------------------------------------
+
+def targeted(scores, student):
+    """{grade_id: score} of the cells attack ``student`` targets."""
+    return {g: s for g, (s, _) in scores[student].items() if g.startswith(TARGETS[student])}
+
+
+@pytest.mark.parametrize("student", sorted(TARGETS))
+def test_no_way_in_scores_more_than_the_untouched_release(graded, student):
+    scores = graded["scores"]
+    got, release = targeted(scores, student), {g: s for g, (s, _) in scores["empty"].items()}
+    assert got, f"{student}: no targeted cell was graded"
+    assert {g: s for g, s in got.items() if s > release[g]} == {}
+
+
+def test_the_model_is_scored_without_the_students_code(graded):
+    """The untrained model whose loss looks the labels up gets what its weights earn."""
+    scores = graded["scores"]
+    if graded["full_data"]:   # the control: the trained sample model earns every point
+        assert scores["complete"]["test_cifar10_model"] == (4, 4)
+    assert scores["labels"]["test_cifar10_model"][0] == 0
+    found = read_label_report(graded["course"] / "autograded" / "labels" / "hw5")
+    assert found is not None, "the label lookup never ran"
+    assert found == {"found": [], "NNDL_DATA": None}   # no held-out data in the sandbox
+
+
+DELEGATION_CELLS = {"test_conv_forward_basic", "test_conv_backward_basic",
+                    "test_max_pool_forward_basic", "test_max_pool_backward_basic"}
+RULE = "the naive layers compute their result themselves"
+
+
+@pytest.mark.parametrize("student", ["delegate", "delegate_importlib", "delegate_sysmodules"])
+def test_delegation_is_refused_reported_and_explained(graded, student):
+    entries = read_reports(graded["course"], "hw5")[student]
+    delegation = [e for e in entries if e["kind"] == "delegation"]
+    assert DELEGATION_CELLS <= {e["cell"] for e in delegation}
+    assert all(e["rule"] == RULE and e["notebook"] == "ConvolutionalNetworks" for e in delegation)
+    message = f"conv_forward_naive called utils.fast_layers.conv_forward_fast: {RULE}"
+    assert any(e["detail"] == message and e["function"] == "conv_forward_naive"
+               and e["cell"] == "test_conv_forward_basic" for e in delegation)
+    cell_errors = errors(graded["course"], student)["test_conv_forward_basic"]
+    assert ("IntegrityError", message) in cell_errors
+
+
+def test_the_feedback_gives_the_reason(graded):
+    course = graded["course"]
+    demo.nbgrader(course, "generate_feedback", "hw5", "--student", "delegate", env=graded["env"])
+    page = (course / "feedback" / "delegate" / "hw5" / "ConvolutionalNetworks.html").read_text()
+    assert f"conv_forward_naive called utils.fast_layers.conv_forward_fast: {RULE}" in page
+
+
+def test_the_integrity_report_lists_every_way_in_and_no_honest_student(graded):
+    reports = read_reports(graded["course"], "hw5")
+    assert "complete" not in reports and "empty" not in reports
+    kinds = {student: {e["kind"] for e in entries} for student, entries in reports.items()}
+    assert "checks" in kinds["references"]       # placeholders or lazy objects, not data
+    assert "tampering" in kinds["numpy_patch"]
+    for entry in reports["references"]:
+        assert entry["cell"].startswith(TARGETS["references"]) and entry["notebook"]

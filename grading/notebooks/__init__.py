@@ -5,11 +5,13 @@ Every graded cell follows the same pattern:
 - a visible part checks one case against a computation the student can see and rerun
   (the course's fast layers, a worked example, a property of the result);
 - a ``### BEGIN HIDDEN TESTS`` region checks the same case on other inputs against a
-  reference computed right there (grading.notebooks.references), never by nndl.
+  reference (grading.notebooks.references), never nndl; during autograding the grader
+  computes every expected value itself, outside the student's kernel (grading/judge.py).
 Each case (stride > 1, no padding, non-square kernel, overlapping windows, test mode, ...)
 is a cell of its own, so the score shows which ones work.
 """
 from grading.nbbuild import tests as _tests_cell
+from grading.notebooks.references import REFERENCES_BEGIN, REFERENCES_END
 
 SETUP = '''
 # Run this cell first. (It is read-only: the autograder runs it as it is here.)
@@ -38,8 +40,16 @@ def points_text(points):
 
 
 def graded(grade_id, points, visible, hidden, references=()):
-    """A test cell: ``visible`` code, then ``references`` and ``hidden`` as hidden tests."""
-    blocks = [block.strip('\n') for block in (*references, hidden)]
+    """A test cell: ``visible`` code, then ``references`` and ``hidden`` as hidden tests.
+
+    The references sit between REFERENCES_BEGIN and REFERENCES_END: during autograding
+    the grader replaces that block by stand-ins before the cell reaches the student's
+    kernel (grading/judge.py).
+    """
+    blocks = [block.strip('\n') for block in references]
+    if blocks:
+        blocks = [REFERENCES_BEGIN + '\n' + '\n\n'.join(blocks) + '\n' + REFERENCES_END]
+    blocks.append(hidden.strip('\n'))
     source = '\n'.join([visible.strip('\n'), '### BEGIN HIDDEN TESTS', '\n\n'.join(blocks),
                         '### END HIDDEN TESTS'])
     return _tests_cell(grade_id, points, source)

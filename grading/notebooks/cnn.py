@@ -3,15 +3,12 @@ from grading.course import MODEL_FILE
 from grading.nbbuild import answer, code, markdown, notebook, setup, solution
 from grading.notebooks import SETUP, graded
 from grading.notebooks.references import THREE_LAYER_NET
+from grading.score_model import HELDOUT_COUNT
 
 NAME = 'CNN'
 
-# The held-out images the trained model is graded on: CIFAR-10 test images 1000..1999
-# (the notebook's test split is 0..999, so the student's run never sees them).
-HELDOUT_FIRST, HELDOUT_COUNT = 1000, 1000
-# Accuracy thresholds of the trained model: one point for each one reached.
-THRESHOLDS = (0.50, 0.55, 0.60)
-TARGET = 0.65   # the fourth point: strictly above
+# The held-out images the trained model is graded on (CIFAR-10 test images the student's
+# run never sees) and the accuracy thresholds: grading/score_model.py.
 
 DATA_SETUP = f'''
 from pathlib import Path
@@ -60,9 +57,9 @@ all weights at scale 0.01 and plain SGD barely moves from the loss of a uniform 
 **Grading.** The *Tests* cells check the parameters, the scores, the loss and the
 gradients, each case worth the points it names (with hidden checks on other inputs when
 grading). Training is not repeated by the autograder: it loads the model your full run
-saved in `cifar10_cnn.npz` (submit that file with the notebook) into your
-`ThreeLayerConvNet` and measures its accuracy on CIFAR-10 test images your run never
-used. The written answer at the end is graded by hand.
+saved in `cifar10_cnn.npz` (submit that file with the notebook): its weights go through
+the course's own forward pass of this architecture, which measures their accuracy on
+CIFAR-10 test images your run never used. The written answer at the end is graded by hand.
 '''
 
 PARAMS_MD = '''
@@ -381,8 +378,9 @@ The next cells run your function, save the model to `{MODEL_FILE}`, plot the tra
 curves and the first-layer filters, and evaluate the model. A quick run never overwrites a
 model saved by a full run. After a full run the filters should look smooth: oriented
 edges and blobs of color, unlike the noise of the overfitting run. **Submit `{MODEL_FILE}` with the
-notebook.** The autograder loads it with `ThreeLayerConvNet.load` (with your class) and
-measures its accuracy on {HELDOUT_COUNT:,} CIFAR-10 test images that are not in `data`,
+notebook.** The autograder reads the weights from it (its running averages too, with
+batchnorm) and measures, with the course's own forward pass of the architecture above, its
+accuracy on {HELDOUT_COUNT:,} CIFAR-10 test images that are not in `data`,
 preprocessed as `data` is (the mean training image subtracted, nothing else): 1 point at
 50 %, 2 at 55 %, 3 at 60 % and all 4 above 65 %.
 '''
@@ -452,35 +450,17 @@ model = ThreeLayerConvNet.load({MODEL_FILE!r})
 print("the saved model:", model.config)
 '''
 
-HIDDEN_TARGET = f'''
-import os
-from utils.checks import require_local_packages
-from utils.data_utils import CIFAR10_DIRNAME, SAMPLE_DATA_DIR, load_CIFAR10, resolve_data_dir
+HIDDEN_TARGET = '''
+# During autograding this part never reaches your kernel: the grader scores the saved model
+# file itself (grading/score_model.py), in a process of its own, on the held-out images.
+from grading.score_model import score
+from utils.data_utils import SAMPLE_DATA_DIR
 
-require_local_packages()
-try:
-    X_train_all, _, X_test_all, y_test_all = load_CIFAR10(
-        resolve_data_dir() / CIFAR10_DIRNAME, dtype=np.uint8)
-except FileNotFoundError:
-    if os.environ.get('NBGRADER_EXECUTION') == 'autograde':
-        raise   # grading needs the real held-out images: set NNDL_DATA
-    X_train_all, _, X_test_all, y_test_all = load_CIFAR10(
-        SAMPLE_DATA_DIR / CIFAR10_DIRNAME, dtype=np.uint8)
-    print("practice run on data_sample (full CIFAR-10 not found): not a grade")
-heldout = slice({HELDOUT_FIRST}, {HELDOUT_FIRST + HELDOUT_COUNT})
-if len(X_test_all) < {HELDOUT_FIRST + HELDOUT_COUNT}:
-    heldout = slice(0, len(X_test_all))
-mean_image = X_train_all[:49000].mean(axis=0, dtype=np.float64).astype(np.float32)
-X_heldout = X_test_all[heldout].astype(np.float32) - mean_image
-y_heldout = y_test_all[heldout]
-predictions = np.concatenate([np.argmax(model.loss(X_heldout[i:i + 200]), axis=1)
-                              for i in range(0, len(X_heldout), 200)])
-accuracy = float(np.mean(predictions == y_heldout))
-points = sum(accuracy >= threshold for threshold in {THRESHOLDS!r}) + int(accuracy > {TARGET})
-print(f"accuracy on {{len(y_heldout)}} held-out images: {{accuracy:.3f}}, "
-      f"{{points}} of 4 points")
-float(points)
+result = score(MODEL_FILE, os.environ.get('NNDL_DATA') or SAMPLE_DATA_DIR)
+print(result['message'])
+float(result['points'])
 '''
+
 
 MNIST_MD = '''
 ## 7. Training on MNIST

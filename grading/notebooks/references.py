@@ -10,7 +10,23 @@ formulas over explicit axes), so that the source notebooks, run under nbval, als
 the instructor's solutions against an independent computation.
 
 Each constant is a block of Python source that only needs ``np`` (numpy).
+
+During ``nbgrader autograde`` these definitions never reach the student's kernel: the
+kernel runs the test cells with stand-ins that return placeholders (``STRUCTURE`` gives
+the shape of each result), and the grader computes the expected values itself, in a
+process of its own (grading/judge.py, docs/sandbox.md).
 """
+
+# The lines around the references of a test cell (grading.notebooks.graded), so that the
+# grader finds the block it replaces.
+REFERENCES_BEGIN = "# --- references: during autograding the grader computes them, not the kernel ---"
+REFERENCES_END = "# --- end of references ---"
+
+# The structure of each reference's result, for its stand-in in the kernel
+# (utils.checks.sealed_reference): absent, one value; n, a tuple of n values; 'params', a
+# dict with the keys of the params argument.
+STRUCTURE = {'reference_conv_backward': 3, 'reference_spatial_batchnorm_backward': 3,
+             'reference_gradients': 'params'}
 
 CONV = '''
 def reference_conv(x, w, b, stride, pad):
