@@ -91,7 +91,8 @@ def _preprocessors(c, trait):
     return Autograde.class_traits()[trait].default()
 
 
-def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limits):
+def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, submission_timeout=None,
+                      **kernel_limits):
     """Make autograding sandboxed and fault tolerant in the nbgrader config ``c``.
 
     Parameters
@@ -106,6 +107,9 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
         Wall-clock seconds per cell (``Execute.timeout``); unchanged if None.
     notebook_timeout : int, optional
         Wall-clock seconds per notebook (``FaultTolerantExecute.notebook_timeout``).
+    submission_timeout : int, optional
+        Wall-clock seconds for all notebooks of a submission together
+        (``FaultTolerantExecute.submission_timeout``, 180 by default).
     **kernel_limits
         Traits of ``SandboxKernelManager``: memory_limit, cpu_time_limit,
         process_limit, file_size_limit, open_files_limit (bytes/seconds/counts),
@@ -129,6 +133,8 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, **kernel_limi
         c.Execute.timeout = cell_timeout
     if notebook_timeout is not None:
         c.FaultTolerantExecute.notebook_timeout = notebook_timeout
+    if submission_timeout is not None:
+        c.FaultTolerantExecute.submission_timeout = submission_timeout
     for name, value in kernel_limits.items():
         setattr(c.SandboxKernelManager, name, value)
     return c

@@ -143,3 +143,14 @@ def test_the_partial_sample_fails_exactly_its_expected_cells(monkeypatch, tmp_pa
 ])
 def test_each_case_is_graded_on_its_own(monkeypatch, tmp_path, bug, expected):
     assert set(failing(monkeypatch, tmp_path, with_bugs([bug]))) == expected
+
+
+def test_an_exception_in_a_hidden_check_names_the_case(monkeypatch, tmp_path):
+    """Code that works on the visible test's batch of 2 and raises on another batch size:
+    the message says which hidden case was running and what the code raised."""
+    bug = ('nndl/conv_layers.py', 'conv_forward_naive', 'out[:, :, i, j] = np.tensordot',
+           'out[[0, 1], :, i, j] = np.tensordot')
+    errors = failing(monkeypatch, tmp_path, with_bugs([bug]))
+    assert errors['test_conv_forward_basic'].startswith(
+        "AssertionError: [hidden: x (1, 2, 4, 4), w (5, 2, 3, 3), stride 1, pad 1] "
+        "conv_forward_naive raised IndexError: index 1 is out of bounds")

@@ -76,6 +76,9 @@ from utils.checks import check_equal
 check_equal('144x144 input, 3x3 kernel', 'conv_output_size', conv_output_size(144, 3), (142, 142))
 check_equal('20x20 input, 3x3 kernel, stride 2', 'conv_output_size',
             conv_output_size(20, 3, stride=2), (9, 9))
+# Sizes may also be (height, width) pairs:
+check_equal('(8, 11) input, (3, 2) kernel, stride (1, 3), pad (0, 1)', 'conv_output_size',
+            conv_output_size((8, 11), (3, 2), stride=(1, 3), pad=(0, 1)), (6, 4))
 print("visible tests passed")
 '''
 
@@ -97,6 +100,10 @@ from utils.checks import check_equal
 check_equal('3 -> 6 channels, 3x3', 'conv_param_count', conv_param_count(3, 6, 3), 168)
 check_equal('24 -> 48 channels, 3x3', 'conv_param_count', conv_param_count(24, 48, 3), 10416)
 check_equal('10 -> 20 channels, 3x3', 'conv_param_count', conv_param_count(10, 20, 3), 1820)
+check_equal('3 -> 6 channels, (3, 5) kernel', 'conv_param_count', conv_param_count(3, 6, (3, 5)),
+            276)
+check_equal('4 -> 2 channels, 3x3, no bias', 'conv_param_count',
+            conv_param_count(4, 2, 3, bias=False), 72)
 print("visible tests passed")
 '''
 
