@@ -185,6 +185,12 @@ def source(entry):
     return replace_in_function(source(base), function, old, new)
 
 
+def lacks_the_helpers(entry):
+    """Whether the entry's file (or the file its bug is made from) lacks the course's
+    private helpers (_check_conv_inputs, _check_pool_inputs)."""
+    return (BUGS[entry][0] if entry in BUGS else entry) in WITHOUT_HELPERS
+
+
 def expected_failures(entry):
     """The grade cells the entry must fail."""
     if entry in CORRECT:
