@@ -88,14 +88,22 @@ def _nndl_stop(module_name, function, message):
     module = sys.modules.get(module_name)
     if module is None:
         return
-    def hung(*args, **kwargs):
-        raise TimeoutError(message)
-    hung.__name__ = function
-    if callable(vars(module).get(function)):
-        setattr(module, function, hung)
-    for value in list(vars(module).values()):
-        if isinstance(value, type) and value.__module__ == module_name and function in vars(value):
-            setattr(value, function, hung)
+    namespace = {{}}
+    exec(f"def {{function}}(*args, **kwargs):\\n    raise TimeoutError({{message!r}})", namespace)
+    code = namespace[function].__code__
+    candidates = [vars(module).get(function)]
+    candidates += [vars(value).get(function) for value in vars(module).values()
+                   if isinstance(value, type) and value.__module__ == module_name]
+    for candidate in candidates:
+        candidate = getattr(candidate, "__func__", candidate)
+        if candidate is None:
+            continue
+        try:
+            candidate.__code__ = code   # every reference to the function now fails at once
+        except (AttributeError, ValueError):   # not a Python function, or a closure
+            pass
+    if vars(module).get(function) is not None:
+        setattr(module, function, namespace[function])
 _nndl_stop({module!r}, {function!r}, {message!r})
 del _nndl_stop
 """
