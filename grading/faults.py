@@ -114,6 +114,11 @@ def grade_id_of(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
+def _is_test_cell(cell):
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code"
+
+
 def hung_function(outputs, folder):
     """(module, function, relative path, line) of the innermost frame in ``folder``'s files.
 
@@ -450,7 +455,7 @@ class RecordReferenceTimes(NbGraderPreprocessor):
         folder = resources.get("metadata", {}).get("path") or "."
         seconds = self._time_cells(deepcopy(nb), folder)
         for cell in nb.cells:
-            if grade_id_of(cell) in seconds and cell.metadata["nbgrader"].get("grade"):
+            if grade_id_of(cell) in seconds:
                 cell.metadata.setdefault(METADATA_KEY, {})[SECONDS_KEY] = seconds[grade_id_of(cell)]
         self.log.info("Reference times of the test cells: %s", seconds)
         return nb, resources
@@ -471,7 +476,7 @@ class RecordReferenceTimes(NbGraderPreprocessor):
                     client.execute_cell(cell, index)
                     elapsed = time.perf_counter() - start
                     failed = any(out.output_type == "error" for out in cell.outputs)
-                    if grade_id_of(cell) and not failed:
+                    if _is_test_cell(cell) and not failed:
                         seconds[grade_id_of(cell)] = round(elapsed, 3)
         finally:
             if saved is None:
