@@ -174,10 +174,12 @@ class FaultTolerantExecute(Execute):
         "cells are marked as not run.")).tag(config=True)
     notebook_timeout = Integer(600, help=(
         "Wall-clock seconds for a whole notebook from its kernel's start, restarts "
-        "included (0: no limit); cells not started by then are marked as not run.")).tag(config=True)
+        "included (0: no limit); cells not started by then are marked as not run.")
+    ).tag(config=True)
     submission_timeout = Integer(180, help=(
         "Wall-clock seconds for all notebooks of one submission together, kernel starts "
-        "included (0: no limit); cells not started by then are marked as not run.")).tag(config=True)
+        "included (0: no limit); cells not started by then are marked as not run.")
+    ).tag(config=True)
     timeout_factor = Float(20.0, help=(
         "A cell with a reference time t (measured on the instructor's solution) may run "
         "timeout_factor * t + timeout_margin seconds.")).tag(config=True)
