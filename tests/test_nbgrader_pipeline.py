@@ -186,7 +186,7 @@ def test_with_the_instructors_nndl_on_pythonpath_only_the_students_code_is_grade
 
 def test_generate_assignment_records_the_reference_time_of_every_test_cell(cycle):
     """RecordReferenceTimes ran the solution: each test cell that passes on it has its time
-    (the trained-model cell fails there: the source folder holds no trained model)."""
+    (the trained-model cell passes there only if a model and the full CIFAR-10 exist)."""
     release = cycle['dir'] / 'release' / course.ASSIGNMENT
     timed, untimed = {}, []
     for name in course.NOTEBOOKS:
@@ -198,5 +198,6 @@ def test_generate_assignment_records_the_reference_time_of_every_test_cell(cycle
                     untimed.append(meta['grade_id'])
                 else:
                     timed[meta['grade_id']] = seconds
-    assert untimed == ['test_cifar10_model']
+    assert set(untimed) <= {'test_cifar10_model'}
+    assert len(timed) + len(untimed) == 37
     assert all(0 < seconds < 30 for seconds in timed.values()), timed
