@@ -48,11 +48,10 @@ import os
 import re
 import signal
 import time
+from copy import deepcopy
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from copy import deepcopy
-
 from nbclient.client import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
