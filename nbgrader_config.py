@@ -8,6 +8,7 @@ import sys
 
 try:
     from grading.course import ASSIGNMENT, MODEL_FILE, STUDENT_FILES
+    from grading.faults import RecordReferenceTimes
     from grading.preprocessors import CleanRelease, GradeCellStderrToStdout, HideHiddenTests
 except ImportError as error:
     # traitlets would log an exception in this file and go on with the defaults, which
@@ -30,11 +31,13 @@ c.CourseDirectory.course_id = "nndl"
 # student data and is never committed). For several graders, use a PostgreSQL server:
 # c.CourseDirectory.db_url = "postgresql://USER:PASSWORD@HOST:5432/nndl_gradebook"
 
-# nbgrader generate_assignment: stock preprocessors, then CleanRelease, which keeps only
-# the notebooks, the modules of nndl/ and utils/ and the students' requirements.txt in the
-# release and stubs out every ### BEGIN SOLUTION region of the released .py files.
+# nbgrader generate_assignment: RecordReferenceTimes times each test cell on the solution
+# (for its time limit when grading; docs/sandbox.md), stock preprocessors, then
+# CleanRelease, which keeps only the notebooks, the modules of nndl/ and utils/ and the
+# students' requirements.txt in the release and stubs out every ### BEGIN SOLUTION region
+# of the released .py files.
 c.GenerateAssignment.preprocessors = [
-    IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
+    RecordReferenceTimes, IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
     CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
     ComputeChecksums, CheckCellMetadata,
     CleanRelease,
@@ -51,7 +54,9 @@ c.Autograde.autograde_preprocessors = [
     Execute, GradeCellStderrToStdout, IgnorePattern, ClearMetadataPreprocessor,
     LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
-c.Execute.timeout = 60  # seconds per cell; the test cells take well under a second
+# Seconds per cell without a reference time; a test cell gets 20 times its reference time
+# plus 5 s, and a submission 180 s for all its notebooks (FaultTolerantExecute, below).
+c.Execute.timeout = 60
 
 # nbgrader generate_feedback: the feedback shows the outcome and message of every test,
 # but neither the code of the hidden tests nor traceback lines quoting it.

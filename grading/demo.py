@@ -37,6 +37,7 @@ EXERCISES = OrderedDict([
     ('max pool backward', ('test_max_pool_backward_',)),
     ('avg pool forward', ('test_avg_pool_forward_',)),
     ('avg pool backward', ('test_avg_pool_backward_',)),
+    ('pooling with (h, w) pairs', ('test_max_pool_pairs', 'test_avg_pool_pairs')),
     ('spatial batchnorm forward', ('test_sbn_forward_', 'test_sbn_running_')),
     ('spatial batchnorm backward', ('test_sbn_backward_',)),
     ('ThreeLayerConvNet', ('test_cnn_',)),

@@ -133,8 +133,8 @@ def _preprocessors(c, trait):
     return Autograde.class_traits()[trait].default()
 
 
-def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, judge_checks=False,
-                      **kernel_limits):
+def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, submission_timeout=None,
+                      judge_checks=False, **kernel_limits):
     """Make autograding sandboxed and fault tolerant in the nbgrader config ``c``.
 
     Parameters
@@ -155,6 +155,9 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, judge_checks=
         Let the grader decide the test cells (``FaultTolerantExecute.judge_checks``,
         grading/judge.py): for notebooks whose tests use ``utils.checks``. A run then
         refuses to start without held-out data (``refuse_without_heldout_data``).
+    submission_timeout : int, optional
+        Wall-clock seconds for all notebooks of a submission together
+        (``FaultTolerantExecute.submission_timeout``, 180 by default).
     **kernel_limits
         Traits of ``SandboxKernelManager``: memory_limit, cpu_time_limit,
         process_limit, file_size_limit, open_files_limit (bytes/seconds/counts),
@@ -183,6 +186,8 @@ def configure_sandbox(c, cell_timeout=None, notebook_timeout=None, judge_checks=
     if judge_checks:
         previous = c.Autograde.get("pre_convert_hook")
         c.Autograde.pre_convert_hook = functools.partial(refuse_without_heldout_data, previous)
+    if submission_timeout is not None:
+        c.FaultTolerantExecute.submission_timeout = submission_timeout
     for name, value in kernel_limits.items():
         setattr(c.SandboxKernelManager, name, value)
     return c

@@ -123,10 +123,15 @@ def test_the_partial_sample_fails_exactly_its_expected_cells(monkeypatch, tmp_pa
     # fails too, as it needs the cache of the student's own forward pass.
     (('nndl/conv_layers.py', 'conv_forward_naive', 'left:left + kernel_w', 'left:left + kernel_h'),
      {'test_conv_forward_nonsquare', 'test_conv_backward_nonsquare'}),
+    # A wrong db costs the db cell only.
     (('nndl/conv_layers.py', 'conv_backward_naive', 'db = dout.sum(axis=(0, 2, 3))',
       'db = dout.sum(axis=(0, 2, 3)) / dout.shape[0]'),
-     {'test_conv_backward_basic', 'test_conv_backward_stride', 'test_conv_backward_no_pad',
-      'test_conv_backward_nonsquare'}),
+     {'test_conv_backward_db'}),
+    # A wrong dw costs the dw cells, not dx or db.
+    (('nndl/conv_layers.py', 'conv_backward_naive', 'dw += np.tensordot(grad, window',
+      'dw += 0.5 * np.tensordot(grad, window'),
+     {'test_conv_backward_dw', 'test_conv_backward_stride', 'test_conv_backward_no_pad',
+      'test_conv_backward_nonsquare', 'test_conv_backward_pairs'}),
     (('nndl/conv_layers.py', 'spatial_batchnorm_forward',
       'batchnorm_forward(columns, gamma, beta, bn_param)',
       "batchnorm_forward(columns, gamma, beta, dict(bn_param, mode='train'))"),
@@ -139,3 +144,14 @@ def test_the_partial_sample_fails_exactly_its_expected_cells(monkeypatch, tmp_pa
 ])
 def test_each_case_is_graded_on_its_own(monkeypatch, tmp_path, bug, expected):
     assert set(failing(monkeypatch, tmp_path, with_bugs([bug]))) == expected
+
+
+def test_an_exception_in_a_hidden_check_names_the_case(monkeypatch, tmp_path):
+    """Code that works on the visible test's batch of 2 and raises on another batch size:
+    the message says which hidden case was running and what the code raised."""
+    bug = ('nndl/conv_layers.py', 'conv_forward_naive', 'out[:, :, i, j] = np.tensordot',
+           'out[[0, 1], :, i, j] = np.tensordot')
+    errors = failing(monkeypatch, tmp_path, with_bugs([bug]))
+    assert errors['test_conv_forward_basic'].startswith(
+        "AssertionError: [hidden: x (1, 2, 4, 4), w (5, 2, 3, 3), stride 1, pad 1] "
+        "conv_forward_naive raised IndexError: index 1 is out of bounds")

@@ -16,6 +16,7 @@ import pytest
 from nbgrader.utils import determine_grade
 
 from grading import course, demo, samples
+from grading.faults import METADATA_KEY, SECONDS_KEY
 from grading.preprocessors import GradeCellStderrToStdout
 
 FULL_MARKS = 54          # autograded points of hw5
@@ -79,6 +80,23 @@ def test_one_complete_submission_autogrades_within_60_seconds(cycle):
     assert cycle['seconds']['complete'] < 60
 
 
+def without_reference_times(path):
+    """The notebook at ``path`` without the measured reference times of its cells."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.get(METADATA_KEY, {}).pop(SECONDS_KEY, None)
+        if METADATA_KEY in cell.metadata and not cell.metadata[METADATA_KEY]:
+            del cell.metadata[METADATA_KEY]
+    return nb
+
+
+def same_release_file(fresh, committed):
+    """Same bytes; for notebooks, the same but for the reference times (they are measured)."""
+    if fresh.suffix == '.ipynb':
+        return without_reference_times(fresh) == without_reference_times(committed)
+    return filecmp.cmp(fresh, committed, shallow=False)
+
+
 def test_the_release_in_the_repository_is_up_to_date(cycle):
     fresh = cycle['dir'] / 'release' / course.ASSIGNMENT
     files = sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob('*') if p.is_file())
@@ -88,7 +106,7 @@ def test_the_release_in_the_repository_is_up_to_date(cycle):
     assert files == committed, \
         "release/hw5 is out of date: run nbgrader generate_assignment hw5 --force"
     different = [name for name in files
-                 if not filecmp.cmp(fresh / name, course.RELEASE_DIR / name, shallow=False)]
+                 if not same_release_file(fresh / name, course.RELEASE_DIR / name)]
     assert not different, (f"release/hw5 is out of date ({different}): "
                            f"run nbgrader generate_assignment hw5 --force")
 
@@ -164,3 +182,22 @@ def test_with_the_instructors_nndl_on_pythonpath_only_the_students_code_is_grade
     setup = code_outputs(folder / 'ConvolutionalNetworks.ipynb', 'conv_setup')
     text = ''.join(output.get('text', '') + output.get('evalue', '') for output in setup.outputs)
     assert f"come from {folder.resolve()}" in text or "not your copy" in text
+
+
+def test_generate_assignment_records_the_reference_time_of_every_test_cell(cycle):
+    """RecordReferenceTimes ran the solution: each test cell that passes on it has its time
+    (the trained-model cell passes there only if a model and the full CIFAR-10 exist)."""
+    release = cycle['dir'] / 'release' / course.ASSIGNMENT
+    timed, untimed = {}, []
+    for name in course.NOTEBOOKS:
+        for cell in nbformat.read(release / f"{name}.ipynb", as_version=4).cells:
+            meta = cell.metadata.get('nbgrader', {})
+            if meta.get('grade') and not meta.get('solution'):
+                seconds = cell.metadata.get(METADATA_KEY, {}).get(SECONDS_KEY)
+                if seconds is None:
+                    untimed.append(meta['grade_id'])
+                else:
+                    timed[meta['grade_id']] = seconds
+    assert set(untimed) <= {'test_cifar10_model'}
+    assert len(timed) + len(untimed) == 37
+    assert all(0 < seconds < 30 for seconds in timed.values()), timed

@@ -8,8 +8,10 @@ monkeypatch ``np.allclose`` (at import time, and inside the graded function).
 Slow: about a minute, mostly the cell timeouts of the hanging submissions.
 """
 import os
+import re
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -106,3 +108,46 @@ def test_opting_out_grades_without_a_sandbox(graded):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Grading WITHOUT a sandbox" in run.stderr
     assert cell_scores(db_url, "good") == pytest.approx(FULL)
+
+
+def test_a_function_that_hung_is_named_and_fails_later_cells_at_once(graded):
+    course, _, _ = graded
+    found = {grade_id: (ename, evalue) for grade_id, ename, evalue in errors(course, "hang")
+             if ename in ("CellTimeoutError", "TimeoutError")}
+    ename, message = found["test_add"]
+    assert ename == "CellTimeoutError"
+    assert re.match(r"add \(mymod\.py, line [56]\) did not finish within the time limit of 4 s",
+                    message), message
+    assert "later cells that call add fail at once" in message
+    # test_add_again called the replaced add: it failed at once, with the same message.
+    assert found["test_add_again"] == ("TimeoutError", message)
+
+
+SLEEPY = """
+import time
+
+def add(a, b):
+    time.sleep(120)
+    return a + b
+
+def scale(x, factor):
+    time.sleep(120)
+    return x * factor
+"""
+
+
+def test_the_submission_budget_bounds_the_grading_time(tmp_path):
+    course = build_course(tmp_path / "course", students={"sleepy": SLEEPY})
+    start = time.monotonic()
+    # Each test cell may take 300 s, and needs 120: only the budget of 2 s stops them.
+    nbgrader(course, "autograde", "ps1", "--FaultTolerantExecute.submission_timeout=2",
+             "--Execute.timeout=300")
+    elapsed = time.monotonic() - start
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    assert cell_scores(db_url, "sleepy") == pytest.approx(ZERO)
+    messages = [evalue for _, _, evalue in errors(course, "sleepy")]
+    assert any("submission's 2 s time budget" in m or "used up its 2 s time budget" in m
+               for m in messages), messages
+    # Without the budget: 3 x 120 s. With it: nbgrader's own work (about 10 s on an idle
+    # machine) and 2 s of cells.
+    assert elapsed < 120

@@ -3,7 +3,8 @@
 Each check raises AssertionError naming the case (for example ``"stride 2, pad 1"``) and
 the quantity (``"dx"``) and explaining the problem: the wrong shape (expected and got),
 a missing or non-numeric result, or the largest error, where it is, and how many entries
-are off. They never print the expected values themselves.
+are off. They never print the expected values themselves. ``running`` does the same for
+an exception raised inside the code being checked: it names the case that was running.
 
 ``require_local_packages`` makes sure the code being checked is the copy of nndl and utils
 in the assignment folder. During ``nbgrader autograde`` every check calls it first, so no
@@ -289,6 +290,33 @@ def check_true(case, condition, message):
     _autograde_guard()
     if not condition:
         raise AssertionError(f"[{case}] {message}")
+
+
+class running:
+    """Context manager: an exception raised inside it names ``case`` and ``function``.
+
+        with running('stride 2, pad 1', 'conv_forward_naive'):
+            out, _ = conv_forward_naive(x, w, b, conv_param)
+
+    An exception other than AssertionError becomes an AssertionError whose message says
+    which function raised what during which case (for example ``[x (2, 3, 6, 5), w
+    (3, 3, 3, 3), stride 1, pad 1] conv_forward_naive raised TypeError: slice indices
+    must be integers ...``); the original exception stays attached as its cause, so the
+    traceback still shows the line of your code that raised it.
+    """
+
+    def __init__(self, case, function):
+        self.case, self.function = case, function
+
+    def __enter__(self):
+        _autograde_guard()
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if not isinstance(error, Exception) or isinstance(error, AssertionError):
+            return False   # no error, a failed check, or an interrupt: unchanged
+        raise AssertionError(f"[{self.case}] {self.function} raised {kind.__name__}: "
+                             f"{error}") from error
 
 
 def _is_int(value):

@@ -54,9 +54,12 @@ softmax loss and its gradient, `(p - onehot(y)) / N`, that `loss` needs;
 of networks like this one and shows what initialization does to training (a network with
 all weights at scale 0.01 and plain SGD barely moves from the loss of a uniform guess).
 
-**Grading.** The *Tests* cells check the parameters, the scores, the loss and the
-gradients, each case worth the points it names (with hidden checks on other inputs when
-grading). Training is not repeated by the autograder: it loads the model your full run
+**How this notebook is graded.** The *Tests* cells check the parameters, the scores,
+the loss, the gradients and batchnorm, each worth the points it names, all or nothing;
+when grading, hidden checks run the same case on networks of other sizes, other values
+and seeds, and a failing check names the case and says how the result is wrong. Each
+cell has a time limit of a few seconds plus many times what the reference solution
+needs. Training is not repeated by the autograder: it loads the model your full run
 saved in `cifar10_cnn.npz` (submit that file with the notebook): its weights go through
 the course's own forward pass of this architecture, which measures their accuracy on
 CIFAR-10 test images your run never used. The written answer at the end is graded by hand.

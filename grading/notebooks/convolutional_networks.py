@@ -45,13 +45,19 @@ file and rerun the test cells here (the setup cell turns on `autoreload`, so the
 picks up your changes). Do not edit other files of `nndl/` or `utils/`: the autograder uses
 its own copy of them.
 
-**How this notebook is graded.** Each *Tests* cell checks one function on one case
-(for example the convolution with a stride of 2) and is worth the points it says. It first
-runs a visible check you can read; when grading, hidden checks run the same case on other
-inputs. A failing check says which case failed and how (the shape it expected, or the
-largest error and where it is). The forward and backward passes are graded separately,
-and any correct implementation gets full marks: loops in any order or vectorized code, a
-mask or an argmax for max pooling, any cache your forward and backward agree on.
+**How this notebook is graded.** Each *Tests* cell checks one feature of one function
+(for example the convolution with a stride of 2, or the `db` of the backward pass) and is
+worth the points it says, all or nothing. It first runs a visible check you can read;
+when grading, hidden checks run the same case on other shapes, values and seeds, with
+`stride`, `pad` and the windows given in the same format as in the visible check: ints
+where it has ints. Only the cells titled *(height, width) pairs* pass pairs such as
+`'stride': (2, 1)` (4 of the 30 points of this notebook). A failing check says which
+case failed and how (the shape it expected, the largest error and where it is, or the
+exception your code raised). Any correct implementation gets full marks: loops in any
+order or vectorized code, a mask or an argmax for max pooling, any cache your forward
+and backward agree on. Each cell has a time limit of a few seconds plus many times what
+the reference solution needs; a function that runs past it fails that cell and, at once,
+the later cells that call it.
 The written answers at the end are graded by hand.
 '''
 
@@ -78,6 +84,9 @@ from utils.checks import check_equal
 check_equal('144x144 input, 3x3 kernel', 'conv_output_size', conv_output_size(144, 3), (142, 142))
 check_equal('20x20 input, 3x3 kernel, stride 2', 'conv_output_size',
             conv_output_size(20, 3, stride=2), (9, 9))
+# Sizes may also be (height, width) pairs:
+check_equal('(8, 11) input, (3, 2) kernel, stride (1, 3), pad (0, 1)', 'conv_output_size',
+            conv_output_size((8, 11), (3, 2), stride=(1, 3), pad=(0, 1)), (6, 4))
 print("visible tests passed")
 '''
 
@@ -99,6 +108,10 @@ from utils.checks import check_equal
 check_equal('3 -> 6 channels, 3x3', 'conv_param_count', conv_param_count(3, 6, 3), 168)
 check_equal('24 -> 48 channels, 3x3', 'conv_param_count', conv_param_count(24, 48, 3), 10416)
 check_equal('10 -> 20 channels, 3x3', 'conv_param_count', conv_param_count(10, 20, 3), 1820)
+check_equal('3 -> 6 channels, (3, 5) kernel', 'conv_param_count', conv_param_count(3, 6, (3, 5)),
+            276)
+check_equal('4 -> 2 channels, 3x3, no bias', 'conv_param_count',
+            conv_param_count(4, 2, 3, bias=False), 72)
 print("visible tests passed")
 '''
 
@@ -140,8 +153,16 @@ a vectorized version written for you (you will time both below).
 CONV_FORWARD_IMPORTS = '''
 import numpy as np
 from nndl.conv_layers import conv_forward_naive
-from utils.checks import check_close
+from utils.checks import check_close, running
 from utils.fast_layers import conv_forward_fast
+'''
+
+# Hidden checks take stride, pad and pooling windows in the format of their cell's visible
+# test: ints, except in the cells about (height, width) pairs. The references want pairs.
+AS_PAIR = '''
+def hw(value):
+    """(value, value) for an int, the pair itself for a (height, width) pair."""
+    return tuple(value) if isinstance(value, tuple) else (value, value)
 '''
 
 
@@ -152,13 +173,14 @@ rng = np.random.default_rng({seed})
 for x_shape, w_shape, stride, pad in {hidden_cases!r}:
     x, w, b = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
                rng.standard_normal(w_shape[0]))
-    out, _ = conv_forward_naive(x, w, b, {{'stride': stride, 'pad': pad}})
-    check_close(f'hidden: x {{x_shape}}, w {{w_shape}}, stride {{stride}}, pad {{pad}}', 'out',
-                out, reference_conv(x, w, b, stride, pad))
+    case = f'hidden: x {{x_shape}}, w {{w_shape}}, stride {{stride}}, pad {{pad}}'
+    with running(case, 'conv_forward_naive'):
+        out, _ = conv_forward_naive(x, w, b, {{'stride': stride, 'pad': pad}})
+    check_close(case, 'out', out, reference_conv(x, w, b, hw(stride), hw(pad)))
 '''
     header = f"# Tests: conv_forward_naive, {title} ({points_text(points)})\n"
     source = header + CONV_FORWARD_IMPORTS
-    return graded(grade_id, points, source + visible, hidden, references=[CONV])
+    return graded(grade_id, points, source + visible, hidden, references=[CONV, AS_PAIR])
 
 
 CONV_FORWARD_TESTS = [
@@ -168,16 +190,15 @@ conv_param = {'stride': 1, 'pad': 1}
 out, _ = conv_forward_naive(x, w, b, conv_param)
 check_close('stride 1, pad 1', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
 print("visible test passed")
-''', [((2, 3, 6, 5), (3, 3, 3, 3), (1, 1), (1, 1)), ((1, 2, 4, 4), (5, 2, 3, 3), (1, 1), (1, 1))],
-        seed=201),
-    _conv_forward_test('test_conv_forward_stride', 2, 'stride 2', '''
+''', [((2, 3, 6, 5), (3, 3, 3, 3), 1, 1), ((1, 2, 4, 4), (5, 2, 3, 3), 1, 1),
+      ((3, 1, 7, 6), (2, 1, 5, 5), 1, 1)], seed=201),
+    _conv_forward_test('test_conv_forward_stride', 1, 'stride 2', '''
 x, w, b = random_arrays(2, (2, 3, 7, 7), (4, 3, 3, 3), (4,))
 conv_param = {'stride': 2, 'pad': 1}
 out, _ = conv_forward_naive(x, w, b, conv_param)
 check_close('stride 2, pad 1', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
 print("visible test passed")
-''', [((2, 3, 9, 8), (3, 3, 3, 3), (2, 2), (1, 1)), ((1, 2, 10, 7), (2, 2, 3, 3), (3, 2), (1, 1))],
-        seed=202),
+''', [((2, 3, 9, 8), (3, 3, 3, 3), 2, 1), ((1, 2, 10, 7), (2, 2, 3, 3), 3, 1)], seed=202),
     _conv_forward_test('test_conv_forward_no_pad', 1, 'no padding', '''
 # The worked example: the input 1..16 as one 4x4 channel and two 3x3 filters.
 x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
@@ -187,16 +208,23 @@ out, _ = conv_forward_naive(x, w, np.zeros(2), {'stride': 1, 'pad': 0})
 expected = np.array([[[[-4, -4], [-4, -4]], [[1, 1], [1, 1]]]], dtype=float)
 check_close('worked example, pad 0', 'out', out, expected)
 print("visible test passed")
-''', [((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), (0, 0)), ((2, 1, 5, 7), (3, 1, 5, 5), (1, 1), (0, 0))],
-        seed=203),
-    _conv_forward_test('test_conv_forward_nonsquare', 2, 'non-square kernel', '''
+''', [((2, 3, 6, 6), (4, 3, 3, 3), 1, 0), ((2, 1, 5, 7), (3, 1, 5, 5), 1, 0)], seed=203),
+    _conv_forward_test('test_conv_forward_nonsquare', 1, 'non-square kernel', '''
 x, w, b = random_arrays(4, (2, 3, 6, 7), (3, 3, 3, 5), (3,))
-conv_param = {'stride': 1, 'pad': (1, 2)}
+conv_param = {'stride': 1, 'pad': 1}
 out, _ = conv_forward_naive(x, w, b, conv_param)
-check_close('3x5 kernel, pad (1, 2)', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
+check_close('3x5 kernel, stride 1, pad 1', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
 print("visible test passed")
-''', [((2, 2, 7, 6), (3, 2, 2, 4), (1, 1), (0, 1)), ((1, 3, 5, 8), (2, 3, 5, 3), (1, 1), (2, 1))],
-        seed=204),
+''', [((2, 2, 7, 6), (3, 2, 2, 4), 1, 1), ((1, 3, 5, 8), (2, 3, 5, 3), 1, 2)], seed=204),
+    _conv_forward_test('test_conv_forward_pairs', 1, '(height, width) pairs', '''
+# stride and pad may also be (height, width) pairs, with different values per axis.
+x, w, b = random_arrays(5, (2, 3, 7, 8), (3, 3, 3, 3), (3,))
+conv_param = {'stride': (2, 1), 'pad': (1, 2)}
+out, _ = conv_forward_naive(x, w, b, conv_param)
+check_close('stride (2, 1), pad (1, 2)', 'out', out, conv_forward_fast(x, w, b, conv_param)[0])
+print("visible test passed")
+''', [((2, 2, 9, 6), (3, 2, 3, 3), (3, 2), (1, 0)), ((1, 3, 6, 9), (2, 3, 2, 2), (1, 3), (0, 2))],
+        seed=205),
 ]
 
 CONV_BACKWARD_MD = r'''
@@ -264,7 +292,7 @@ print('db error:', rel_error(db, db_num))
 CONV_BACKWARD_IMPORTS = '''
 import numpy as np
 from nndl.conv_layers import conv_backward_naive, conv_forward_naive
-from utils.checks import check_close
+from utils.checks import check_close, check_true, running
 from utils.fast_layers import conv_backward_fast, conv_forward_fast
 '''
 
@@ -275,58 +303,76 @@ out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
 dout = random_arrays({seed} + 100, out_fast.shape)[0]
 _, cache = conv_forward_naive(x, w, b, conv_param)
 dx, dw, db = conv_backward_naive(dout, cache)
-for name, got, expected in zip(('dx', 'dw', 'db'), (dx, dw, db),
-                               conv_backward_fast(dout, cache_fast)):
-    check_close('{title}', name, got, expected)
+expected = dict(zip(('dx', 'dw', 'db'), conv_backward_fast(dout, cache_fast)))
+for name, got in zip(('dx', 'dw', 'db'), (dx, dw, db)):
+    if name in {checked!r}:
+        check_close('{title}', name, got, expected[name])
 print("visible test passed")
 '''
 
 
-def _conv_backward_test(grade_id, points, title, visible_case, hidden_cases, seed):
-    """A graded cell for conv_backward_naive (always with the student's own cache)."""
+def _conv_backward_test(grade_id, points, title, checked, visible_case, hidden_cases, seed):
+    """A graded cell for the gradients ``checked`` (of 'dx', 'dw', 'db') of conv_backward_naive.
+
+    The backward pass always gets the cache of the student's own forward pass.
+    """
     x_shape, w_shape, stride, pad = visible_case
     visible = CONV_BACKWARD_VISIBLE.format(seed=seed, x_shape=x_shape, w_shape=w_shape,
                                            filters=w_shape[0], stride=stride, pad=pad,
-                                           title=title)
+                                           title=title, checked=checked)
     hidden = f'''
-from utils.checks import check_true
 rng = np.random.default_rng({seed})
 for x_shape, w_shape, stride, pad in {hidden_cases!r}:
     x, w, b = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
                rng.standard_normal(w_shape[0]))
-    (ph, pw), (sh, sw) = pad, stride
+    (ph, pw), (sh, sw) = hw(pad), hw(stride)
     out_shape = (x_shape[0], w_shape[0], (x_shape[2] + 2 * ph - w_shape[2]) // sh + 1,
                  (x_shape[3] + 2 * pw - w_shape[3]) // sw + 1)
     dout = rng.standard_normal(out_shape)
-    _, cache = conv_forward_naive(x, w, b, {{'stride': stride, 'pad': pad}})
-    grads = conv_backward_naive(dout, cache)
     case = f'hidden: x {{x_shape}}, w {{w_shape}}, stride {{stride}}, pad {{pad}}'
+    with running(case, 'conv_forward_naive'):
+        _, cache = conv_forward_naive(x, w, b, {{'stride': stride, 'pad': pad}})
+    with running(case, 'conv_backward_naive'):
+        grads = conv_backward_naive(dout, cache)
     check_true(case, isinstance(grads, tuple) and len(grads) == 3,
                'conv_backward_naive must return the tuple (dx, dw, db)')
-    for name, got, expected in zip(('dx', 'dw', 'db'), grads,
-                                   reference_conv_backward(x, w, dout, stride, pad)):
-        check_close(case, name, got, expected)
+    expected = reference_conv_backward(x, w, dout, hw(stride), hw(pad))
+    for name, got, want in zip(('dx', 'dw', 'db'), grads, expected):
+        if name in {checked!r}:
+            check_close(case, name, got, want)
 '''
     header = f"# Tests: conv_backward_naive, {title} ({points_text(points)})\n"
     source = header + CONV_BACKWARD_IMPORTS
-    return graded(grade_id, points, source + visible, hidden, references=[CONV_BACKWARD])
+    return graded(grade_id, points, source + visible, hidden,
+                  references=[CONV_BACKWARD, AS_PAIR])
 
+
+BASIC_BACKWARD_CASE = ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1)
+BASIC_BACKWARD_HIDDEN = [((2, 3, 6, 5), (3, 3, 3, 3), 1, 1), ((1, 2, 4, 4), (5, 2, 3, 3), 1, 1)]
 
 CONV_BACKWARD_TESTS = [
-    _conv_backward_test('test_conv_backward_basic', 3, 'stride 1, pad 1',
-                        ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1),
-                        [((2, 3, 6, 5), (3, 3, 3, 3), (1, 1), (1, 1))], seed=301),
-    _conv_backward_test('test_conv_backward_stride', 2, 'stride 2',
+    _conv_backward_test('test_conv_backward_dx', 2, 'dx, stride 1, pad 1', ('dx',),
+                        BASIC_BACKWARD_CASE, BASIC_BACKWARD_HIDDEN, seed=301),
+    _conv_backward_test('test_conv_backward_dw', 2, 'dw, stride 1, pad 1', ('dw',),
+                        BASIC_BACKWARD_CASE, BASIC_BACKWARD_HIDDEN, seed=306),
+    _conv_backward_test('test_conv_backward_db', 1, 'db', ('db',),
+                        BASIC_BACKWARD_CASE, [((3, 2, 6, 5), (3, 2, 3, 3), 1, 1)], seed=307),
+    _conv_backward_test('test_conv_backward_stride', 1, 'dx and dw, stride 2', ('dx', 'dw'),
                         ((2, 3, 7, 7), (4, 3, 3, 3), 2, 1),
-                        [((2, 3, 9, 8), (3, 3, 3, 3), (2, 2), (1, 1)),
-                         ((1, 2, 10, 7), (2, 2, 3, 3), (3, 2), (1, 1))], seed=302),
-    _conv_backward_test('test_conv_backward_no_pad', 1, 'no padding',
+                        [((2, 3, 9, 8), (3, 3, 3, 3), 2, 1),
+                         ((1, 2, 10, 7), (2, 2, 3, 3), 3, 1)], seed=302),
+    _conv_backward_test('test_conv_backward_no_pad', 1, 'dx and dw, no padding', ('dx', 'dw'),
                         ((2, 3, 6, 6), (2, 3, 3, 3), 1, 0),
-                        [((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), (0, 0))], seed=303),
-    _conv_backward_test('test_conv_backward_nonsquare', 2, 'non-square kernel',
-                        ((2, 3, 6, 7), (3, 3, 3, 5), 1, (1, 2)),
-                        [((2, 2, 7, 6), (3, 2, 2, 4), (1, 1), (0, 1)),
-                         ((1, 3, 5, 8), (2, 3, 5, 3), (1, 1), (2, 1))], seed=304),
+                        [((2, 3, 6, 6), (4, 3, 3, 3), 1, 0), ((1, 2, 5, 7), (3, 2, 5, 5), 1, 0)],
+                        seed=303),
+    _conv_backward_test('test_conv_backward_nonsquare', 1, 'dx and dw, non-square kernel',
+                        ('dx', 'dw'), ((2, 3, 6, 7), (3, 3, 3, 5), 1, 1),
+                        [((2, 2, 7, 6), (3, 2, 2, 4), 1, 1), ((1, 3, 5, 8), (2, 3, 5, 3), 1, 2)],
+                        seed=304),
+    _conv_backward_test('test_conv_backward_pairs', 1, 'dx and dw, (height, width) pairs',
+                        ('dx', 'dw'), ((2, 3, 7, 8), (3, 3, 3, 3), (2, 1), (1, 2)),
+                        [((2, 2, 9, 6), (3, 2, 3, 3), (3, 2), (1, 0)),
+                         ((1, 3, 6, 9), (2, 3, 2, 2), (1, 3), (0, 2))], seed=305),
 ]
 
 POOLING_MD = r'''
@@ -363,34 +409,18 @@ overlapping windows.
 POOL_IMPORTS = '''
 import numpy as np
 from nndl.conv_layers import {forward}, {backward}
-from utils.checks import check_close
+from utils.checks import check_close, running
 from utils.fast_layers import {forward_fast}, {backward_fast}
 '''
 
-
-def _pool_test(kind, direction, grade_id, points, title, visible_case, hidden_cases, seed):
-    """A graded cell for max or average pooling, forward or backward."""
-    forward, backward = f'{kind}_pool_forward_naive', f'{kind}_pool_backward_naive'
-    imports = POOL_IMPORTS.format(forward=forward, backward=backward,
-                                  forward_fast=f'{kind}_pool_forward_fast',
-                                  backward_fast=f'{kind}_pool_backward_fast')
-    x_shape, window, stride = visible_case
-    param = f"{{'pool_height': {window[0]}, 'pool_width': {window[1]}, 'stride': {stride}}}"
-    if direction == 'forward':
-        visible = f'''
+POOL_FORWARD_VISIBLE = '''
 x = distinct_values({seed}, {x_shape})
 pool_param = {param}
 out, _ = {forward}(x, pool_param)
 check_close('{title}', 'out', out, {kind}_pool_forward_fast(x, pool_param)[0])
-print("visible test passed")
 '''
-        check = f'''
-    out, _ = {forward}(x, pool_param)
-    check_close(case, 'out', out, reference_pool(x, window, stride, '{kind}'))
-'''
-        references = [POOL]
-    else:
-        visible = f'''
+
+POOL_BACKWARD_VISIBLE = '''
 x = distinct_values({seed}, {x_shape})
 pool_param = {param}
 out_fast, cache_fast = {kind}_pool_forward_fast(x, pool_param)
@@ -398,17 +428,42 @@ dout = np.random.default_rng({seed}).standard_normal(out_fast.shape)
 _, cache = {forward}(x, pool_param)
 dx = {backward}(dout, cache)
 check_close('{title}', 'dx', dx, {kind}_pool_backward_fast(dout, cache_fast))
-print("visible test passed")
 '''
-        check = f'''
-    (ph, pw), (sh, sw) = window, stride
+
+POOL_FORWARD_CHECK = '''
+    with running(case, '{forward}'):
+        out, _ = {forward}(x, pool_param)
+    check_close(case, 'out', out, reference_pool(x, window, hw(stride), '{kind}'))
+'''
+
+POOL_BACKWARD_CHECK = '''
+    (ph, pw), (sh, sw) = window, hw(stride)
     dout = rng.standard_normal((*x_shape[:2], (x_shape[2] - ph) // sh + 1,
                                 (x_shape[3] - pw) // sw + 1))
-    _, cache = {forward}(x, pool_param)
-    check_close(case, 'dx', {backward}(dout, cache),
-                reference_pool_backward(x, dout, window, stride, '{kind}'))
+    with running(case, '{forward}'):
+        _, cache = {forward}(x, pool_param)
+    with running(case, '{backward}'):
+        dx = {backward}(dout, cache)
+    check_close(case, 'dx', dx, reference_pool_backward(x, dout, window, hw(stride), '{kind}'))
 '''
-        references = [POOL_BACKWARD]
+
+
+def _pool_test(kind, directions, grade_id, points, title, visible_case, hidden_cases, seed):
+    """A graded cell for max or average pooling: its forward and/or backward pass."""
+    forward, backward = f'{kind}_pool_forward_naive', f'{kind}_pool_backward_naive'
+    names = dict(forward=forward, backward=backward, kind=kind)
+    imports = POOL_IMPORTS.format(forward_fast=f'{kind}_pool_forward_fast',
+                                  backward_fast=f'{kind}_pool_backward_fast', **names)
+    x_shape, window, stride = visible_case
+    param = f"{{'pool_height': {window[0]}, 'pool_width': {window[1]}, 'stride': {stride!r}}}"
+    visible = ''.join(template.format(seed=seed, x_shape=x_shape, param=param, title=title,
+                                      **names)
+                      for direction, template in (('forward', POOL_FORWARD_VISIBLE),
+                                                  ('backward', POOL_BACKWARD_VISIBLE))
+                      if direction in directions) + 'print("visible test passed")\n'
+    checks = ''.join(template.format(**names) for direction, template in
+                     (('forward', POOL_FORWARD_CHECK), ('backward', POOL_BACKWARD_CHECK))
+                     if direction in directions)
     hidden = f'''
 rng = np.random.default_rng({seed})
 for x_shape, window, stride in {hidden_cases!r}:
@@ -416,32 +471,48 @@ for x_shape, window, stride in {hidden_cases!r}:
     x = (rng.permutation(size).reshape(x_shape) - size / 2) / 7.0   # no ties
     pool_param = {{'pool_height': window[0], 'pool_width': window[1], 'stride': stride}}
     case = f'hidden: x {{x_shape}}, window {{window}}, stride {{stride}}'
-''' + check
-    name = forward if direction == 'forward' else backward
-    source = f"# Tests: {name}, {title} ({points_text(points)})\n" + imports
-    return graded(grade_id, points, source + visible, hidden, references=references)
+''' + checks
+    tested = ' and '.join(forward if d == 'forward' else backward for d in directions)
+    source = f"# Tests: {tested}, {title} ({points_text(points)})\n" + imports
+    return graded(grade_id, points, source + visible, hidden,
+                  references=[POOL_BACKWARD if 'backward' in directions else POOL, AS_PAIR])
 
 
-MAX_POOL_TESTS = [
-    _pool_test('max', 'forward', 'test_max_pool_forward_basic', 1, '2x2 windows, stride 2',
-               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=401),
-    _pool_test('max', 'forward', 'test_max_pool_forward_overlap', 1,
-               'overlapping 3x3 windows, stride 2',
-               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
-                                           ((1, 2, 6, 6), (3, 2), (1, 1))], seed=402),
-    _pool_test('max', 'forward', 'test_max_pool_forward_nonsquare', 1, 'non-square windows',
-               ((2, 2, 4, 9), (2, 3), (2, 3)), [((2, 2, 6, 9), (2, 3), (2, 3)),
-                                                ((1, 3, 8, 5), (4, 1), (4, 1))], seed=403),
-    _pool_test('max', 'backward', 'test_max_pool_backward_basic', 2, '2x2 windows, stride 2',
-               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=411),
-    _pool_test('max', 'backward', 'test_max_pool_backward_overlap', 2,
-               'overlapping 3x3 windows, stride 2',
-               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
-                                           ((1, 2, 6, 6), (3, 2), (1, 1))], seed=412),
-    _pool_test('max', 'backward', 'test_max_pool_backward_nonsquare', 1, 'non-square windows',
-               ((2, 2, 4, 9), (2, 3), (2, 3)), [((2, 2, 6, 9), (2, 3), (2, 3)),
-                                                ((1, 3, 8, 5), (4, 1), (4, 1))], seed=413),
-]
+# (x shape, (pool_height, pool_width), stride) of the visible test and the hidden ones.
+POOL_CASES = {
+    'basic': (((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), 2), ((1, 2, 6, 4), (2, 2), 2)]),
+    'overlap': (((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), 2), ((1, 2, 6, 6), (3, 3), 1),
+                                            ((2, 1, 5, 6), (2, 2), 1)]),
+    'nonsquare': (((2, 2, 5, 9), (2, 3), 3), [((2, 2, 8, 9), (2, 3), 3),
+                                              ((1, 3, 8, 5), (4, 1), 4)]),
+    'pairs': (((2, 2, 4, 9), (2, 3), (2, 3)), [((2, 2, 6, 9), (2, 3), (2, 3)),
+                                               ((1, 3, 8, 5), (4, 1), (4, 1)),
+                                               ((2, 1, 7, 8), (2, 2), (3, 2))]),
+}
+POOL_TITLES = {'basic': '2x2 windows, stride 2', 'overlap': 'overlapping windows',
+               'nonsquare': 'non-square windows', 'pairs': '(height, width) pairs'}
+
+
+def _pool_tests(kind, cells):
+    """[(directions, case, points)] -> the graded cells of ``kind`` pooling."""
+    tests = []
+    for directions, case, points, seed in cells:
+        suffix = directions[0] if len(directions) == 1 else ''
+        grade_id = f"test_{kind}_pool_{suffix + '_' if suffix else ''}{case}"
+        visible_case, hidden_cases = POOL_CASES[case]
+        tests.append(_pool_test(kind, directions, grade_id, points, POOL_TITLES[case],
+                                visible_case, hidden_cases, seed))
+    return tests
+
+
+MAX_POOL_TESTS = _pool_tests('max', [
+    (('forward',), 'basic', 1, 401), (('forward',), 'overlap', 1, 402),
+    (('forward',), 'nonsquare', 1, 403),
+    (('backward',), 'basic', 1, 411), (('backward',), 'overlap', 2, 412),
+    (('backward',), 'nonsquare', 1, 413),
+    (('forward', 'backward'), 'pairs', 1, 421),
+])
+
 
 AVG_POOL_MD = r'''
 ## 5. Average pooling
@@ -459,20 +530,12 @@ backward pass needs only the shapes and the pooling parameters from the cache. A
 in no window (when the stride does not fit) gets 0.
 '''
 
-AVG_POOL_TESTS = [
-    _pool_test('avg', 'forward', 'test_avg_pool_forward_basic', 1, '2x2 windows, stride 2',
-               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=501),
-    _pool_test('avg', 'forward', 'test_avg_pool_forward_overlap', 1,
-               'overlapping 3x3 windows, stride 2',
-               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
-                                           ((1, 2, 6, 7), (2, 3), (1, 2))], seed=502),
-    _pool_test('avg', 'backward', 'test_avg_pool_backward_basic', 1, '2x2 windows, stride 2',
-               ((2, 3, 4, 6), (2, 2), 2), [((2, 3, 8, 6), (2, 2), (2, 2))], seed=511),
-    _pool_test('avg', 'backward', 'test_avg_pool_backward_overlap', 2,
-               'overlapping 3x3 windows, stride 2',
-               ((2, 2, 7, 7), (3, 3), 2), [((2, 3, 9, 7), (3, 3), (2, 2)),
-                                           ((1, 2, 6, 7), (2, 3), (1, 2))], seed=512),
-]
+AVG_POOL_TESTS = _pool_tests('avg', [
+    (('forward',), 'basic', 1, 501), (('forward',), 'overlap', 1, 502),
+    (('backward',), 'basic', 1, 511), (('backward',), 'overlap', 1, 512),
+    (('forward', 'backward'), 'pairs', 1, 521),
+])
+
 
 FAST_MD = '''
 ## 6. Fast layers

@@ -38,9 +38,12 @@ You write `spatial_batchnorm_forward` and `spatial_batchnorm_backward` in
 an `(M, D)` array and keeps running averages in `bn_param`; arranging `x` as such an array
 is all the spatial version needs, but any correct implementation gets full marks.
 
-As in the other notebooks, each *Tests* cell is worth the points it names; hidden checks
-run the same case on other inputs when grading, and the forward pass (train mode, running
-averages, test mode) and the backward pass are graded separately.
+**How this notebook is graded.** Each *Tests* cell checks one feature (train mode,
+running averages, test mode, `dx`, `dgamma` and `dbeta`) and is worth the points it
+names, all or nothing. When grading, hidden checks run the same case with the same kinds
+of arguments on other shapes, values and seeds; a failing check names the case and says
+how the result is wrong, or which exception your code raised. Each cell has a time limit
+of a few seconds plus many times what the reference solution needs.
 
 **Reading.** Batch normalization was introduced by S. Ioffe and C. Szegedy, *Batch
 normalization: accelerating deep network training by reducing internal covariate shift*
