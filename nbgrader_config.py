@@ -8,6 +8,9 @@ import sys
 
 try:
     from grading.course import ASSIGNMENT, MODEL_FILE, STUDENT_FILES
+    from grading.exchange import CheckedCollect
+    from grading.late import PercentPerDay
+    from grading.lms import LmsCollector
     from grading.preprocessors import CleanRelease, GradeCellStderrToStdout, HideHiddenTests
 except ImportError as error:
     # traitlets would log an exception in this file and go on with the defaults, which
@@ -28,7 +31,33 @@ c.CourseDirectory.course_id = "nndl"
 
 # The gradebook. Default: the SQLite file gradebook.db in the course directory (it holds
 # student data and is never committed). For several graders, use a PostgreSQL server:
-# c.CourseDirectory.db_url = "postgresql://USER:PASSWORD@HOST:5432/nndl_gradebook"
+# c.CourseDirectory.db_url = "postgresql+psycopg2://USER:PASSWORD@HOST:5432/nndl_gradebook"
+
+# What a submission may carry (nbgrader collect, zip_collect, autograde). The datasets
+# never: folders and archives of CIFAR-10 and MNIST are left out wherever they are. A
+# file over 20 MB is left out with a warning; a submission over 50 MB (what is left once
+# those are out) is reported and not collected (grading.exchange.CheckedCollect), and the
+# collection goes on with the other students. A submission is about 3 MB.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "datasets", "cifar-10-batches-py", "cifar-10-python.tar.gz",
+                            "mnist"]
+c.CourseDirectory.max_file_size = 20_000   # kB
+c.CourseDirectory.max_dir_size = 50_000    # kB
+c.ExchangeFactory.collect = CheckedCollect
+
+# nbgrader zip_collect (an LMS download in downloaded/hw5/archive/): file names such as
+# lastfirst_12345_6789012_conv_layers.py go back to nndl/conv_layers.py; what cannot be
+# placed is reported per student (downloaded/hw5/report.txt). Canvas by default; Moodle:
+# c.LmsCollector.named_regexp = grading.lms.MOODLE_PATTERN.
+c.ZipCollectApp.collector_plugin = LmsCollector
+
+# Late work (the due date: nbgrader db assignment add hw5 --duedate=...; extensions:
+# docs/semester.md). 10 % of a notebook's autograded points per started day after 15
+# minutes of grace; 0 points after 5 days.
+c.AssignLatePenalties.plugin_class = PercentPerDay
+c.PercentPerDay.percent_per_day = 10
+c.PercentPerDay.grace_minutes = 15
+c.PercentPerDay.max_days = 5
 
 # nbgrader generate_assignment: stock preprocessors, then CleanRelease, which keeps only
 # the notebooks, the modules of nndl/ and utils/ and the students' requirements.txt in the
