@@ -4,6 +4,7 @@ The repository root is the course directory: source/, release/, submitted/, auto
 and feedback/ sit next to this file. What the course adds to stock nbgrader lives in the
 `grading` package (installed by `pip install -e .`); docs/instructors.md explains it.
 """
+import os
 import sys
 
 try:
@@ -28,6 +29,10 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 c = get_config()  # noqa: F821 (provided by traitlets when it runs this file)
 
 c.CourseDirectory.course_id = "nndl"
+# The course directory is the folder of this file, wherever nbgrader was started: the
+# formgrader of a Jupyter server started elsewhere grades this course with these settings
+# (python -m grading.jupyter_config instructor; docs/semester.md).
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # The gradebook. Default: the SQLite file gradebook.db in the course directory (it holds
 # student data and is never committed). For several graders, use a PostgreSQL server:
