@@ -87,8 +87,9 @@ class CheckedCollect(ExchangeCollect):
                                                   self.coursedir.assignment_id)
                 if os.path.isdir(dest) and not os.listdir(dest):
                     os.rmdir(dest)
-            raise ExchangeError(f"not collected (too large, see above): "
-                                f"{', '.join(self.not_collected)}")
+            message = f"not collected (too large, see above): {', '.join(self.not_collected)}"
+            self.log.error(message)     # CollectApp reports an ExchangeError without its text
+            raise ExchangeError(message)
 
 
 def _largest(src, names, count=3):

@@ -9,7 +9,7 @@ all, or, with ``CourseDirectory.root`` set by hand, the course's own configurati
 (nbgrader reads it from the root); the course's ``nbgrader_config.py`` sets the root to
 its own folder, so it is the course that is graded wherever it is read from.
 
-    python -m grading.jupyter_config instructor [--prefix P] [--exchange-root DIR]
+    python -m grading.jupyter_config instructor [--prefix P] [--course-dir D] [--exchange-root X]
         writes P/etc/jupyter/nbgrader_config.py (P: this Python's sys.prefix) that points
         nbgrader, the formgrader included, at this course directory (the repository
         root), whose nbgrader_config.py then plugs in the course's plug-ins.
@@ -70,11 +70,13 @@ def main(argv=None):
     parser.add_argument('--prefix', default=sys.prefix,
                         help="environment whose etc/jupyter gets the file (default: this "
                              "Python's sys.prefix)")
+    parser.add_argument('--course-dir', default=str(REPO_ROOT),
+                        help="the instructor's course directory (default: this repository)")
     parser.add_argument('--exchange-root', help=f"nbgrader's exchange folder (students' "
                                                 f"default: {DEFAULT_EXCHANGE})")
     args = parser.parse_args(argv)
     if args.who == 'instructor':
-        text = instructor_config(exchange_root=args.exchange_root)
+        text = instructor_config(args.course_dir, exchange_root=args.exchange_root)
     else:
         text = student_config(args.exchange_root or DEFAULT_EXCHANGE)
     print("wrote", write_config(text, args.prefix))
