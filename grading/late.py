@@ -18,7 +18,7 @@ answers graded later by hand are not reduced.
 import math
 
 from nbgrader.plugins import BasePlugin
-from traitlets import Float, Integer, validate
+from traitlets import Float, Integer, TraitError, validate
 
 
 class PercentPerDay(BasePlugin):
@@ -34,14 +34,14 @@ class PercentPerDay(BasePlugin):
     @validate('percent_per_day')
     def _valid_percent(self, proposal):
         if not 0 <= proposal['value'] <= 100:
-            raise ValueError(f"PercentPerDay.percent_per_day must be between 0 and 100, "
+            raise TraitError(f"PercentPerDay.percent_per_day must be between 0 and 100, "
                              f"got {proposal['value']}")
         return proposal['value']
 
     @validate('grace_minutes', 'max_days')
     def _not_negative(self, proposal):
         if proposal['value'] < 0:
-            raise ValueError(f"PercentPerDay.{proposal['trait'].name} must not be negative, "
+            raise TraitError(f"PercentPerDay.{proposal['trait'].name} must not be negative, "
                              f"got {proposal['value']}")
         return proposal['value']
 

@@ -11,7 +11,7 @@ command it is:
     students    fetch_assignment, work (one complete, one partial), submit
     instructor  due date and an extension, collect, autograde (sandboxed), the written
                 answers graded through nbgrader's API as the formgrader stores them,
-                generate_feedback, release_feedback
+                one student regraded, generate_feedback, release_feedback, export
     students    fetch_feedback
 
 and the tests check each student's final grade (autograded points, late penalty, points
@@ -193,6 +193,10 @@ def run_semester(base, instructor, alice, bob):
                                                    'training_report': 0.5}}
     instructor.run(instructor.venv / 'bin' / 'python', '-c', GRADE_BY_HAND.format(
         db=f"sqlite:///{course_dir}/gradebook.db", assignment=course.ASSIGNMENT, manual=manual))
+    # Regrading one student (after a fix): the hand-given points and the extension stay.
+    instructor.run('env', f"NNDL_DATA={data}", instructor.venv / 'bin' / 'python', '-m',
+                   'nbgrader', 'autograde', course.ASSIGNMENT, '--student', bob.name, '--force',
+                   cwd=elsewhere)
     instructor.nbgrader('generate_feedback', course.ASSIGNMENT, cwd=elsewhere)
     instructor.nbgrader('release_feedback', course.ASSIGNMENT, cwd=elsewhere)
     for student in (alice, bob):
