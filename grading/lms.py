@@ -45,14 +45,14 @@ MOODLE_PATTERN = (r'^(?P<name>[^/]+?)_(?P<user_id>\d+)_assignsubmission_file_/?'
 _COPY = re.compile(r'^(?P<stem>.+?)(?:-(?P<dash>\d+)| \((?P<paren>\d+)\))?(?P<ext>\.[^.]+)$')
 
 
-def expected_files(assignment=ASSIGNMENT):
+def expected_files():
     """{lower-case file name: path in the assignment folder} of what a student hands in."""
     paths = [*STUDENT_FILES, *(f"{name}.ipynb" for name in NOTEBOOKS), MODEL_FILE]
     return {PurePosixPath(path).name.lower(): path for path in paths}
 
 
 def _match_tail(pattern, relative):
-    """The match of ``pattern`` on the shortest tail of path ``relative`` it fits, or None.
+    """The match of ``pattern`` on the longest tail of path ``relative`` it fits, or None.
 
     nbgrader extracts the download into a folder named after the zip, and a student's own
     zip into a folder named after that zip: the LMS's name is on a component further in.
@@ -97,7 +97,7 @@ class LmsCollector(FileNameCollectorPlugin):
         self._plan = None       # {absolute path: collect() result or None}
         # The folder of the extracted download; by default ZipCollectApp's.
         self.extracted_root = None
-        self.report = {}        # {student or '(unknown)': [problem, ...]}
+        self.report = {}        # {student or '(no student)': [problem, ...]}
 
     def collect(self, submitted_file):
         if self._plan is None:

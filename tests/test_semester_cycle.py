@@ -110,7 +110,7 @@ def build_venvs(accounts, editable_repo_for):
                     f"{account.venv}/bin/pip install --quiet {' '.join(wanted)}"]
         if account is editable_repo_for:
             commands.append(f"{account.venv}/bin/pip install --quiet --no-deps "
-                            f"--no-build-isolation -e {course.REPO_ROOT}")
+                            f"-e {course.REPO_ROOT}")
         processes.append((account, subprocess.Popen(
             ['bash', '-c', ' && '.join(commands)], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)))
