@@ -26,7 +26,6 @@ import pwd
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -204,8 +203,8 @@ def run_semester(base, instructor, alice, bob):
     instructor.nbgrader('export', cwd=elsewhere)
     with open(elsewhere / 'grades.csv', newline='') as table:
         grades = {row['student_id']: row for row in csv.DictReader(table)}
-    return {'grades': grades, 'base': base, 'course': course_dir, 'exchange': exchange, 'manual': manual,
-            'instructor': instructor, 'alice': alice, 'bob': bob,
+    return {'grades': grades, 'course': course_dir, 'exchange': exchange,
+            'alice': alice, 'bob': bob,
             'log': collect.stdout + collect.stderr + autograde.stdout + autograde.stderr}
 
 
