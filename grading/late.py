@@ -12,8 +12,10 @@ per started day late, after a grace period, and everything after ``max_days``:
     c.PercentPerDay.grace_minutes = 15
     c.PercentPerDay.max_days = 5
 
-The penalty is computed when autograding, on the points scored so far: the written
-answers graded later by hand are not reduced.
+The penalty is computed when autograding, on the notebook's points at that moment: the
+written answers count only if they were graded by hand before (regrade the late students
+after grading by hand to have the penalty apply to everything; the hand-given points
+stay).
 """
 import math
 
