@@ -81,12 +81,13 @@ class CheckedCollect(ExchangeCollect):
     def copy_files(self):
         super().copy_files()
         if self.not_collected:
-            # nbgrader creates the student's folder before copying; leave none behind.
+            # nbgrader makes submitted/<student>/ before copying; leave no empty folder.
             for student in self.not_collected:
                 dest = self.coursedir.format_path(self.coursedir.submitted_directory, student,
                                                   self.coursedir.assignment_id)
-                if os.path.isdir(dest) and not os.listdir(dest):
-                    os.rmdir(dest)
+                for folder in (dest, os.path.dirname(dest)):
+                    if os.path.isdir(folder) and not os.listdir(folder):
+                        os.rmdir(folder)
             message = f"not collected (too large, see above): {', '.join(self.not_collected)}"
             self.log.error(message)     # CollectApp reports an ExchangeError without its text
             raise ExchangeError(message)
