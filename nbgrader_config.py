@@ -4,11 +4,15 @@ The repository root is the course directory: source/, release/, submitted/, auto
 and feedback/ sit next to this file. What the course adds to stock nbgrader lives in the
 `grading` package (installed by `pip install -e .`); docs/instructors.md explains it.
 """
+import os
 import sys
 
 try:
     from grading.course import ASSIGNMENT, MODEL_FILE, STUDENT_FILES
+    from grading.exchange import CheckedCollect
     from grading.faults import RecordReferenceTimes
+    from grading.late import PercentPerDay
+    from grading.lms import LmsCollector
     from grading.preprocessors import CleanRelease, GradeCellStderrToStdout, HideHiddenTests
 except ImportError as error:
     # traitlets would log an exception in this file and go on with the defaults, which
@@ -26,10 +30,40 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 c = get_config()  # noqa: F821 (provided by traitlets when it runs this file)
 
 c.CourseDirectory.course_id = "nndl"
+# The course directory is the folder of this file, wherever nbgrader was started: the
+# formgrader of a Jupyter server started elsewhere grades this course with these settings
+# (python -m grading.jupyter_config instructor; docs/semester.md).
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # The gradebook. Default: the SQLite file gradebook.db in the course directory (it holds
 # student data and is never committed). For several graders, use a PostgreSQL server:
-# c.CourseDirectory.db_url = "postgresql://USER:PASSWORD@HOST:5432/nndl_gradebook"
+# c.CourseDirectory.db_url = "postgresql+psycopg2://USER:PASSWORD@HOST:5432/nndl_gradebook"
+
+# What a submission may carry (nbgrader collect, zip_collect, autograde). The datasets
+# never: folders and archives of CIFAR-10 and MNIST are left out wherever they are. A
+# file over 20 MB is left out with a warning; a submission over 50 MB (what is left once
+# those are out) is reported and not collected (grading.exchange.CheckedCollect), and the
+# collection goes on with the other students. A submission is about 3 MB.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "datasets", "cifar-10-batches-py", "cifar-10-python.tar.gz",
+                            "mnist"]
+c.CourseDirectory.max_file_size = 20_000   # kB
+c.CourseDirectory.max_dir_size = 50_000    # kB
+c.ExchangeFactory.collect = CheckedCollect
+
+# nbgrader zip_collect (an LMS download in downloaded/hw5/archive/): file names such as
+# lastfirst_12345_6789012_conv_layers.py go back to nndl/conv_layers.py; what cannot be
+# placed is reported per student (downloaded/hw5/report.txt). Canvas by default; Moodle:
+# c.LmsCollector.named_regexp = grading.lms.MOODLE_PATTERN.
+c.ZipCollectApp.collector_plugin = LmsCollector
+
+# Late work (the due date: nbgrader db assignment add hw5 --duedate=...; extensions:
+# docs/semester.md). 10 % of a notebook's autograded points per started day after 15
+# minutes of grace; 0 points after 5 days.
+c.AssignLatePenalties.plugin_class = PercentPerDay
+c.PercentPerDay.percent_per_day = 10
+c.PercentPerDay.grace_minutes = 15
+c.PercentPerDay.max_days = 5
 
 # nbgrader generate_assignment: RecordReferenceTimes times each test cell on the solution
 # (for its time limit when grading; docs/sandbox.md), stock preprocessors, then
@@ -37,9 +71,9 @@ c.CourseDirectory.course_id = "nndl"
 # students' requirements.txt in the release and stubs out every ### BEGIN SOLUTION region
 # of the released .py files.
 c.GenerateAssignment.preprocessors = [
-    RecordReferenceTimes, IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
-    CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
-    ComputeChecksums, CheckCellMetadata,
+    RecordReferenceTimes, IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions,
+    ClearOutput, CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests,
+    ClearMarkScheme, ComputeChecksums, CheckCellMetadata,
     CleanRelease,
 ]
 c.CleanRelease.release_files = ["nndl/*.py", "utils/*.py", "requirements.txt"]
