@@ -56,14 +56,15 @@ def nbgrader(course_dir, *args, env=None):
     return result
 
 
-def prepare_course(course_dir):
-    """A course directory using this repository's source/ and nbgrader_config.py."""
-    course_dir = Path(course_dir)
+def prepare_course(course_dir, repo_root=course.REPO_ROOT):
+    """A course directory using the source/ and nbgrader_config.py of ``repo_root`` (this
+    repository, or a copy of it)."""
+    course_dir, repo_root = Path(course_dir), Path(repo_root)
     course_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(course.REPO_ROOT / 'nbgrader_config.py', course_dir / 'nbgrader_config.py')
+    shutil.copyfile(repo_root / 'nbgrader_config.py', course_dir / 'nbgrader_config.py')
     source = course_dir / 'source'
     if not source.exists():
-        source.symlink_to(course.REPO_ROOT / 'source', target_is_directory=True)
+        source.symlink_to(repo_root / 'source', target_is_directory=True)
     return course_dir
 
 

@@ -51,10 +51,19 @@ def why_not_runnable():
     if subprocess.run([str(SYSTEM_PYTHON), '-c', 'import venv, ensurepip'],
                       capture_output=True).returncode != 0:
         return f"{SYSTEM_PYTHON} with venv and ensurepip is needed (apt-get install python3-venv)"
-    for path in [course.REPO_ROOT, *course.REPO_ROOT.parents]:
-        if not os.stat(path).st_mode & 0o001:
-            return f"{path} is not open to other accounts (the accounts read the repository)"
     return None
+
+
+def readable_copy(base):
+    """A copy of the repository's working tree that the accounts can read (the checkout
+    itself may lie in a folder closed to them, such as /root)."""
+    repo = base / 'repo'
+    shutil.copytree(course.REPO_ROOT, repo, ignore=shutil.ignore_patterns(
+        '.git', '.venv', '__pycache__', '*.egg-info', 'autograded', 'submitted', 'feedback',
+        'gradebook.db', '.nndl-expected', 'integrity'))
+    for path in [repo, *repo.rglob('*')]:
+        path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+    return repo
 
 
 pytestmark = [pytest.mark.slow,
@@ -97,7 +106,7 @@ class Account:
         subprocess.run(['userdel', '--remove', self.name], capture_output=True)
 
 
-def build_venvs(accounts, editable_repo_for):
+def build_venvs(accounts, editable_repo_for, repo):
     """One venv per account, built in parallel by root with pip's cache, then given away."""
     requirements = course.RELEASE_DIR / 'requirements.txt'
     wanted = ['-r', str(requirements)]
@@ -109,7 +118,7 @@ def build_venvs(accounts, editable_repo_for):
                     f"{account.venv}/bin/pip install --quiet {' '.join(wanted)}"]
         if account is editable_repo_for:
             commands.append(f"{account.venv}/bin/pip install --quiet --no-deps "
-                            f"-e {course.REPO_ROOT}")
+                            f"-e {repo}")
         processes.append((account, subprocess.Popen(
             ['bash', '-c', ' && '.join(commands)], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)))
@@ -141,13 +150,14 @@ def run_semester(base, instructor, alice, bob):
     exchange.chmod(0o1777)             # the set-up step: writable by all, sticky
     data = base / 'data'               # NNDL_DATA: no CIFAR-10 (model test scores 0)
     data.mkdir(mode=0o755)
-    build_venvs([instructor, alice, bob], editable_repo_for=instructor)
+    repo = readable_copy(base)
+    build_venvs([instructor, alice, bob], editable_repo_for=instructor, repo=repo)
     for student in (alice, bob):
         write_config(student_config(exchange), student.venv)
         student.own(student.venv)
 
     # Instructor: the course directory, the release, the roster.
-    course_dir = demo.prepare_course(instructor.home / 'nndl')
+    course_dir = demo.prepare_course(instructor.home / 'nndl', repo_root=repo)
     write_config(instructor_config(course_dir, exchange), instructor.venv)
     roster = course_dir / 'roster.csv'
     with open(roster, 'w', newline='') as out:
