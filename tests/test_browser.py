@@ -18,6 +18,7 @@ the reason, where Playwright or /usr/bin/chromium (Debian's ``chromium``, instal
 import ast
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -156,8 +157,9 @@ class Lab:
             body = response.read()
         return json.loads(body) if body else None
 
-    def notebook_url(self, relative, workspace):
-        return f'{self.base}/lab/workspaces/{workspace}/tree/{relative}?token={self.token}'
+    def lab_url(self):
+        """JupyterLab in a workspace with nothing open."""
+        return f'{self.base}/lab/workspaces/student?reset&token={self.token}'
 
     def shut_down_kernels(self):
         for session in self.api('GET', '/api/sessions'):
@@ -220,12 +222,28 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def page(chromium, lab):
+@pytest.fixture(scope='session')
+def lab_page(chromium, lab):
+    """One JupyterLab window for all tests (loading JupyterLab takes seconds)."""
     page = chromium.new_page(viewport={'width': 1400, 'height': 1000})
+    page.goto(lab.lab_url())
+    page.wait_for_selector('.jp-DirListing-content', timeout=120_000)
     yield page
     page.close()
+
+
+@pytest.fixture
+def page(lab_page, lab):
+    """The JupyterLab window; afterwards its notebooks closed and their kernels shut down."""
+    yield lab_page
     lab.shut_down_kernels()
+    for button in lab_page.locator('.jp-Dialog .jp-mod-accept').all():
+        button.click()
+    lab_page.locator('.lm-MenuBar-item', has_text='File').first.click()
+    lab_page.get_by_role('menuitem', name='Close All Tabs', exact=True).click()
+    discard = lab_page.locator('.jp-Dialog button', has_text='Discard')
+    if discard.count():
+        discard.first.click()
 
 
 # ------------------------------------------------------------------------------------------
@@ -297,10 +315,12 @@ def pass_line(source):
     return call.args[0].value
 
 
-def open_notebook(page, lab, relative):
-    """Open a notebook in a workspace of its own; return once its kernel is idle."""
-    workspace = relative.replace('/', '-').replace('.', '-')
-    page.goto(lab.notebook_url(relative, workspace))
+def open_notebook(page, relative):
+    """Open a notebook from the file browser; return once its kernel is idle."""
+    page.locator('.jp-BreadCrumbs-home').click()
+    for part in relative.split('/'):
+        name = page.locator('.jp-DirListing-itemText', has_text=re.compile(f'^{re.escape(part)}$'))
+        page.locator('.jp-DirListing-item', has=name).dblclick()
     page.wait_for_selector('.jp-NotebookPanel:not(.lm-mod-hidden) '
                            '.jp-Notebook-ExecutionIndicator[data-status="idle"]',
                            timeout=120_000)
@@ -347,7 +367,7 @@ def rendered_cells(page, nb):
 @pytest.mark.parametrize('name', NOTEBOOKS)
 def test_complete_notebook_runs_and_validates_in_jupyterlab(name, lab, page, output_dir):
     nb = nbformat.read(lab.root / 'complete' / f'{name}.ipynb', as_version=4)
-    open_notebook(page, lab, f'complete/{name}.ipynb')
+    open_notebook(page, f'complete/{name}.ipynb')
     seconds = run_all(page)
     record_seconds(output_dir, f'{name}: Run All, complete solution', seconds)
     cells = rendered_cells(page, nb)
@@ -384,7 +404,7 @@ def test_untouched_release_shows_the_stubs_errors_and_fails_validation(name, lab
     nb = nbformat.read(lab.root / 'untouched' / f'{name}.ipynb', as_version=4)
     graded = graded_code_cells(nb)
     first_test = min(graded)
-    open_notebook(page, lab, f'untouched/{name}.ipynb')
+    open_notebook(page, f'untouched/{name}.ipynb')
     run_all(page)
     cells = rendered_cells(page, nb)
 
