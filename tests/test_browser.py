@@ -250,6 +250,9 @@ def page(lab_page, lab):
 # What the student does and sees
 # ------------------------------------------------------------------------------------------
 
+# The notebook on show (JupyterLab hides the panels of other tabs).
+ACTIVE = '.jp-NotebookPanel:not(.lm-mod-hidden)'
+
 # Per cell of the open notebook: type, the input prompt ('[ ]:', '[*]:', '[3]:') and each
 # output's MIME type and text.
 READ_CELLS = '''() => Array.from(document.querySelectorAll(
@@ -258,6 +261,11 @@ READ_CELLS = '''() => Array.from(document.querySelectorAll(
   prompt: (cell.querySelector('.jp-InputPrompt') || {}).textContent || '',
   outputs: Array.from(cell.querySelectorAll('.jp-OutputArea-output')).map(output => ({
     mime: output.getAttribute('data-mime-type') || '', text: output.textContent}))}))'''
+
+# Run All has started: some cell is queued, running or done.
+RUN_STARTED = '''() => Array.from(document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')).some(
+    p => /\\[(\\*|\\d+)\\]/.test(p.textContent))'''
 
 # Run All has finished: the kernel is idle and no cell is queued or running ('[*]').
 RUN_FINISHED = '''() => {
@@ -327,10 +335,24 @@ def open_notebook(page, relative):
 
 
 def run_all(page):
-    """Run > Run All Cells; wait until it has finished. Returns the seconds it took."""
-    page.locator('.lm-MenuBar-item', has_text='Run').first.click()
+    """Run > Run All Cells; wait until it has finished. Returns the seconds it took.
+
+    The notebook is clicked first, so that it is the widget the Run menu acts on; the menu
+    is reopened while Run All Cells is disabled (a notebook still connecting its kernel).
+    """
+    page.locator(f'{ACTIVE} .jp-Notebook .jp-Cell').first.click()
+    deadline = time.monotonic() + 120
+    while True:
+        page.locator('.lm-MenuBar-item', has_text='Run').first.click()
+        item = page.get_by_role('menuitem', name='Run All Cells', exact=True)
+        if item.get_attribute('aria-disabled') != 'true':
+            break
+        assert time.monotonic() < deadline, "Run > Run All Cells stayed disabled for 2 min"
+        page.keyboard.press('Escape')
+        page.wait_for_timeout(1000)
     start = time.perf_counter()
-    page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
+    item.click()
+    page.wait_for_function(RUN_STARTED, timeout=60_000, polling=100)
     page.wait_for_function(RUN_FINISHED, timeout=RUN_TIMEOUT_S * 1000, polling=250)
     return time.perf_counter() - start
 
