@@ -12,8 +12,8 @@ A scratch copy of release/hw5, a fresh ``python -m venv`` with only
 
 Screenshots and the seconds of each Run All and Validate go to the folder printed at the
 start (``browser-student/`` under pytest's base temporary directory). The tests skip, with
-the reason, where Playwright or /usr/bin/chromium (Debian's ``chromium``, installed by
-.ci/install-system-deps.sh) is missing. docs/students.md records the timings.
+the reason, where Playwright or /usr/bin/chromium (Debian's ``chromium``, installed by the
+system-packages step of scripts/setup.sh) is missing. docs/students.md records the timings.
 """
 import ast
 import json
@@ -39,7 +39,7 @@ sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright for Pyt
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 if not os.access(CHROMIUM, os.X_OK):
     pytest.skip("no chromium: the browser tests need Debian's chromium package "
-                "(bash .ci/install-system-deps.sh)", allow_module_level=True)
+                "(installed by bash scripts/setup.sh)", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
