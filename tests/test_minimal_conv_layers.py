@@ -1,7 +1,7 @@
 """The provided code runs on a student's nndl/conv_layers.py that has only the required
 functions, written in CS231n's style: int stride and pad, no helpers of this course.
 
-A copy of nndl/ and utils/ with such a conv_layers.py runs, in a fresh interpreter, the
+A copy of nndl/ and utils/ with such a conv_layers.py (tests/corpus/ucla_hw5.py) runs, in a fresh interpreter, the
 fast layers (against that file's naive layers), the sandwich layers (numeric gradients),
 the Solver and a training step of ThreeLayerConvNet.
 """
@@ -10,94 +10,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from grading import course
 
-MINIMAL_CONV_LAYERS = '''
-import numpy as np
-
-from nndl.layers import batchnorm_backward, batchnorm_forward
-
-
-def conv_forward_naive(x, w, b, conv_param):
-    stride, pad = conv_param['stride'], conv_param['pad']
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    H_out = 1 + (H + 2 * pad - HH) // stride
-    W_out = 1 + (W + 2 * pad - WW) // stride
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode='constant')
-    out = np.zeros((N, F, H_out, W_out))
-    for n in range(N):
-        for f in range(F):
-            for i in range(H_out):
-                for j in range(W_out):
-                    patch = xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
-                    out[n, f, i, j] = np.sum(patch * w[f]) + b[f]
-    cache = (x, w, b, conv_param)
-    return out, cache
-
-
-def conv_backward_naive(dout, cache):
-    x, w, b, conv_param = cache
-    stride, pad = conv_param['stride'], conv_param['pad']
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    _, _, H_out, W_out = dout.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode='constant')
-    dxp = np.zeros_like(xp)
-    dw = np.zeros_like(w)
-    db = dout.sum(axis=(0, 2, 3))
-    for n in range(N):
-        for f in range(F):
-            for i in range(H_out):
-                for j in range(W_out):
-                    rows = slice(i * stride, i * stride + HH)
-                    cols = slice(j * stride, j * stride + WW)
-                    dw[f] += dout[n, f, i, j] * xp[n, :, rows, cols]
-                    dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
-    dx = dxp[:, :, pad:pad + H, pad:pad + W]
-    return dx, dw, db
-
-
-def max_pool_forward_naive(x, pool_param):
-    ph, pw, s = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']
-    N, C, H, W = x.shape
-    H_out, W_out = 1 + (H - ph) // s, 1 + (W - pw) // s
-    out = np.zeros((N, C, H_out, W_out))
-    for i in range(H_out):
-        for j in range(W_out):
-            out[:, :, i, j] = x[:, :, i * s:i * s + ph, j * s:j * s + pw].max(axis=(2, 3))
-    cache = (x, pool_param)
-    return out, cache
-
-
-def max_pool_backward_naive(dout, cache):
-    x, pool_param = cache
-    ph, pw, s = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']
-    N, C, H_out, W_out = dout.shape
-    dx = np.zeros_like(x)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    window = x[n, c, i * s:i * s + ph, j * s:j * s + pw]
-                    r, q = np.unravel_index(np.argmax(window), window.shape)
-                    dx[n, c, i * s + r, j * s + q] += dout[n, c, i, j]
-    return dx
-
-
-def spatial_batchnorm_forward(x, gamma, beta, bn_param):
-    N, C, H, W = x.shape
-    out, cache = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(-1, C), gamma, beta,
-                                   bn_param)
-    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
-
-
-def spatial_batchnorm_backward(dout, cache):
-    N, C, H, W = dout.shape
-    dx, dgamma, dbeta = batchnorm_backward(dout.transpose(0, 2, 3, 1).reshape(-1, C), cache)
-    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
-'''
+# The UCLA HW5 entry of the grading corpus: only the required functions, int stride and
+# pad, numpy only (its spatial batchnorm is its own, not the course's).
+MINIMAL_CONV_LAYERS = Path(__file__).parent / 'corpus' / 'ucla_hw5.py'
 
 CHECKS = '''
 import numpy as np
@@ -184,7 +103,7 @@ def test_provided_code_runs_on_a_minimal_cs231n_style_conv_layers(tmp_path):
         (tmp_path / package).mkdir()
         for path in (course.REPO_ROOT / package).glob('*.py'):
             shutil.copyfile(path, tmp_path / package / path.name)
-    (tmp_path / 'nndl' / 'conv_layers.py').write_text(MINIMAL_CONV_LAYERS, encoding='utf-8')
+    shutil.copyfile(MINIMAL_CONV_LAYERS, tmp_path / 'nndl' / 'conv_layers.py')
     script = f"ROOT = {str(tmp_path)!r}\n" + textwrap.dedent(CHECKS)
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
     result = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, env=env,
