@@ -75,10 +75,13 @@ def _skip_caches(info):
     return None if "__pycache__" in info.name.split("/") else info
 
 
-def pack(root, paths):
-    """Gzipped tarball (bytes) of ``paths`` relative to ``root``; symbolic links kept as links."""
+def pack(root, paths, dereference=False):
+    """Gzipped tarball (bytes) of ``paths`` relative to ``root``. Symbolic links are kept
+    as links, or with ``dereference`` replaced by what they point to (source/hw5 links
+    to the course packages)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1,
+                      dereference=dereference) as tar:
         for path in paths:
             tar.add(os.path.join(root, path), arcname=path, filter=_skip_caches)
     return buffer.getvalue()
@@ -218,8 +221,8 @@ def grade_batch(assignment, students, db_url, extra_args=(), shared_root=None, c
         for path in course_files(template, assignment):
             target = os.path.join(course, path)
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            if path.startswith("source"):
-                shutil.copytree(os.path.join(template, path), target, symlinks=True)
+            if path.startswith("source"):  # a copy: nbgrader copies it over submissions
+                shutil.copytree(os.path.join(template, path), target)
             else:
                 os.symlink(os.path.join(template, path), target)
         if shared_root:
@@ -335,7 +338,7 @@ def autograde_distributed(assignment, client, students=None, extra_args=(), cour
     if shared:
         common["shared_root"] = root
     elif todo:
-        tarball = pack(root, files)
+        tarball = pack(root, files, dereference=True)
         common["course_digest"] = hashlib.sha256(tarball).hexdigest()
         client.register_plugin(CourseFiles(tarball, common["course_digest"]))
 

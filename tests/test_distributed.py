@@ -227,6 +227,7 @@ def test_course_files_packed_and_submissions_hashed(tmp_path):
     root = tmp_path / "course"
     (root / "source" / "ps1").mkdir(parents=True)
     (root / "source" / "ps1" / "ps1.ipynb").write_text("{}")
+    (root / "source" / "ps1" / "helper.py").symlink_to("../../mypkg/__init__.py")  # as in hw5
     (root / "source" / "ps2").mkdir()
     (root / "mypkg" / "__pycache__").mkdir(parents=True)
     (root / "mypkg" / "__init__.py").write_text("")
@@ -236,10 +237,11 @@ def test_course_files_packed_and_submissions_hashed(tmp_path):
     files = distributed.course_files(str(root), "ps1")
     assert files == ["nbgrader_config.py", os.path.join("source", "ps1"), "mypkg"]
     dest = tmp_path / "worker"
-    distributed.unpack(distributed.pack(str(root), files), str(dest))
+    distributed.unpack(distributed.pack(str(root), files, dereference=True), str(dest))
     assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == [
         "mypkg", "mypkg/__init__.py", "nbgrader_config.py", "source", "source/ps1",
-        "source/ps1/ps1.ipynb"]
+        "source/ps1/helper.py", "source/ps1/ps1.ipynb"]
+    assert not (dest / "source" / "ps1" / "helper.py").is_symlink()  # the file, not a dangling link
 
     sub = tmp_path / "sub"
     sub.mkdir()
