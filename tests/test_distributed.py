@@ -84,7 +84,7 @@ class Cluster:
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in [self.scheduler] + [w for w, _ in self.workers.values()]:
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
