@@ -8,6 +8,7 @@ the stock, serial ``nbgrader autograde ps1``, once each, with a shared filesyste
 (detected) and without one (course files shipped to the workers), also when a worker is
 killed in the middle of the run.
 """
+import contextlib
 import glob
 import os
 import shutil
@@ -73,14 +74,24 @@ class Cluster:
         with Client(self.address, timeout=timeout) as client:
             client.wait_for_workers(workers, timeout=timeout)
 
-    def kill(self, name):
-        """Kill the worker ``name`` and everything it started (its nbgrader processes)."""
-        os.killpg(self.workers[name][0].pid, signal.SIGKILL)
-        self.workers[name][0].wait()
+    def kill(self, name, timeout=30):
+        """Kill the worker process ``name`` (SIGKILL); return once the processes it started
+        (its nbgrader processes) are gone too, or raise AssertionError after ``timeout``."""
+        proc = self.workers[name][0]
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                os.killpg(proc.pid, 0)  # anything left of its process group?
+            except ProcessLookupError:
+                return
+            assert time.monotonic() < deadline, f"processes of worker {name} outlived it"
+            time.sleep(0.2)
 
     def stop(self):
         for proc in [self.scheduler] + [w for w, _ in self.workers.values()]:
-            if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in [self.scheduler] + [w for w, _ in self.workers.values()]:
             try:
@@ -88,6 +99,8 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # what it started, if it outlived it
 
 
 @pytest.fixture
@@ -197,7 +210,7 @@ def test_no_shared_filesystem_and_a_worker_killed_mid_run(tmp_path, cluster, pos
         assert grading.poll() is None and time.monotonic() < deadline, "w1 got no task"
         time.sleep(0.2)
     time.sleep(1.0)  # nbgrader has started on it
-    cluster.kill("w1")
+    cluster.kill("w1")  # the worker process alone: its nbgrader process must die with it
     out, err = grading.communicate(timeout=900)
     assert grading.returncode == 0, out[-2000:] + err[-3000:]
     assert "20 submissions: 20 graded, 0 unchanged, 0 failed" in out
