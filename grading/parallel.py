@@ -75,13 +75,16 @@ def batches(students, workers, batch_size=BATCH_SIZE):
     return [students[i:i + size] for i in range(0, len(students), size)]
 
 
-def autograde_batch(course_root, assignment, batch, everyone, db_url, extra_args):
+def autograde_batch(course_root, assignment, batch, everyone, db_url, extra_args,
+                    command="autograde", prefix=()):
     """Grade the students of ``batch`` in one nbgrader process; return its run record.
 
-    The record: students, seconds, returncode, failed (students nbgrader reported as
-    failed; all of the batch if the process failed without saying whom), log.
+    ``command`` is the nbgrader command run (``generate_feedback`` works the same way) and
+    ``prefix`` a command it runs under (``setpriv --pdeathsig KILL``, say). The record:
+    students, seconds, returncode, failed (students nbgrader reported as failed; all of
+    the batch if the process failed without saying whom), log.
     """
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment,
+    cmd = [*prefix, sys.executable, "-m", "nbgrader", command, assignment,
            f"--CourseDirectory.db_url={db_url}"]
     others = sorted(set(everyone) - set(batch))
     if len(batch) == 1:
