@@ -148,8 +148,12 @@ def run_semester(base, instructor, alice, bob):
     exchange = base / 'exchange'
     exchange.mkdir()
     exchange.chmod(0o1777)             # the set-up step: writable by all, sticky
-    data = base / 'data'               # NNDL_DATA: no CIFAR-10 (model test scores 0)
-    data.mkdir(mode=0o755)
+    # NNDL_DATA, the held-out data autograde requires: the repository's sample, whose few
+    # test images cannot grade a model (the trained-model test scores 0 for everyone)
+    data = base / 'data'
+    shutil.copytree(course.REPO_ROOT / 'data_sample', data)
+    for path in [data, *data.rglob('*')]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     repo = readable_copy(base)
     build_venvs([instructor, alice, bob], editable_repo_for=instructor, repo=repo)
     for student in (alice, bob):
