@@ -28,19 +28,6 @@ pytestmark = [pytest.mark.slow,
 MANUAL_CELLS = {'why_3x3', 'one_by_one', 'training_report'}
 
 
-def provided_code_imports_private_names():
-    """Whether a provided module imports a private name (_x) from nndl.conv_layers."""
-    for relative in course.released_modules():
-        if relative in course.STUDENT_FILES:
-            continue
-        tree = ast.parse((course.REPO_ROOT / relative).read_text(encoding='utf-8'))
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.ImportFrom) and node.module == 'nndl.conv_layers'
-                    and any(alias.name.startswith('_') for alias in node.names)):
-                return True
-    return False
-
-
 @pytest.fixture(scope='module')
 def graded(tmp_path_factory, full_cifar10_dir):
     course_dir = demo.prepare_course(tmp_path_factory.mktemp('corpus'))
@@ -80,9 +67,6 @@ def test_a_correct_int_only_implementation_keeps_at_least_85_percent():
 @pytest.mark.parametrize('entry', corpus.entries())
 def test_each_entry_gets_exactly_its_expected_score_in_every_cell(graded, entry):
     scores, full_data = graded
-    if corpus.lacks_the_helpers(entry) and provided_code_imports_private_names():
-        pytest.xfail("the provided fast layers still import private helpers from the "
-                     "student's nndl/conv_layers.py")
     failures = corpus.expected_failures(entry)
     got, expected = {}, {}
     for grade_id, (score, maximum) in scores[entry].items():

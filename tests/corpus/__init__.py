@@ -31,9 +31,6 @@ CORRECT = {
     'cs231n_int': PAIRS,                # int stride/pad only: loses the (h, w)-pair cells
     'ucla_hw5': PAIRS | AVG_POOL | {'test_output_size', 'test_param_count'},
 }
-# Entries that lack the course's private helpers (_check_conv_inputs, ...).
-WITHOUT_HELPERS = frozenset({'cs231n_int', 'ucla_hw5'})
-
 # name: (base file, function, old text, new text, cells it fails). One feature each.
 BUGS = {
     'conv_forward_stride_ignored': (
@@ -187,12 +184,6 @@ def source(entry):
         return (FOLDER / f'{entry}.py').read_text(encoding='utf-8')
     base, function, old, new, _ = BUGS[entry]
     return replace_in_function(source(base), function, old, new)
-
-
-def lacks_the_helpers(entry):
-    """Whether the entry's file (or the file its bug is made from) lacks the course's
-    private helpers (_check_conv_inputs, _check_pool_inputs)."""
-    return (BUGS[entry][0] if entry in BUGS else entry) in WITHOUT_HELPERS
 
 
 def expected_failures(entry):
