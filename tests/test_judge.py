@@ -227,3 +227,13 @@ def test_removing_the_hook_is_reported_unless_the_cell_failed(layers):
     guard.start_cell()
     __import__("sys").setprofile(None)   # as an interrupt inside the hook does
     assert guard.end_cell(failed=True) == ""
+
+
+def test_a_helper_in_the_references_block_is_refused_when_the_notebook_is_built():
+    """Every function of the references block is sealed in the student's kernel, so a helper
+    that the checks need there (a pair parser, say) must not go in it."""
+    from grading.notebooks import graded
+    helper = "def hw(value):\n    return (value, value)\n"
+    with pytest.raises(ValueError, match=r"\['hw'\].*sealed"):
+        graded('test_x', 1, 'print(1)', 'print(2)', references=[helper])
+    assert "def hw" in graded('test_x', 1, 'print(1)', helper + 'print(hw(2))').source

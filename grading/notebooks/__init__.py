@@ -10,6 +10,8 @@ Every graded cell follows the same pattern:
 Each case (stride > 1, no padding, non-square kernel, overlapping windows, test mode, ...)
 is a cell of its own, so the score shows which ones work.
 """
+import ast
+
 from grading.nbbuild import tests as _tests_cell
 from grading.notebooks.references import REFERENCES_BEGIN, REFERENCES_END
 
@@ -47,6 +49,12 @@ def graded(grade_id, points, visible, hidden, references=()):
     kernel (grading/judge.py).
     """
     blocks = [block.strip('\n') for block in references]
+    for block in blocks:   # the grader seals every function of this block in the kernel
+        helpers = [node.name for node in ast.parse(block).body
+                   if isinstance(node, ast.FunctionDef) and not node.name.startswith('reference_')]
+        if helpers:
+            raise ValueError(f"{grade_id}: {helpers} in the references block would be sealed "
+                             "in the student's kernel; pass helpers of the checks in `hidden`")
     if blocks:
         blocks = [REFERENCES_BEGIN + '\n' + '\n\n'.join(blocks) + '\n' + REFERENCES_END]
     blocks.append(hidden.strip('\n'))

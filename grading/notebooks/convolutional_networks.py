@@ -159,6 +159,8 @@ from utils.fast_layers import conv_forward_fast
 
 # Hidden checks take stride, pad and pooling windows in the format of their cell's visible
 # test: ints, except in the cells about (height, width) pairs. The references want pairs.
+# A helper of the hidden checks, not a reference: it runs in the kernel (grading/judge.py
+# replaces the references' block only).
 AS_PAIR = '''
 def hw(value):
     """(value, value) for an int, the pair itself for a (height, width) pair."""
@@ -180,7 +182,7 @@ for x_shape, w_shape, stride, pad in {hidden_cases!r}:
 '''
     header = f"# Tests: conv_forward_naive, {title} ({points_text(points)})\n"
     source = header + CONV_FORWARD_IMPORTS
-    return graded(grade_id, points, source + visible, hidden, references=[CONV, AS_PAIR])
+    return graded(grade_id, points, source + visible, AS_PAIR + hidden, references=[CONV])
 
 
 CONV_FORWARD_TESTS = [
@@ -343,8 +345,8 @@ for x_shape, w_shape, stride, pad in {hidden_cases!r}:
 '''
     header = f"# Tests: conv_backward_naive, {title} ({points_text(points)})\n"
     source = header + CONV_BACKWARD_IMPORTS
-    return graded(grade_id, points, source + visible, hidden,
-                  references=[CONV_BACKWARD, AS_PAIR])
+    return graded(grade_id, points, source + visible, AS_PAIR + hidden,
+                  references=[CONV_BACKWARD])
 
 
 BASIC_BACKWARD_CASE = ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1)
@@ -474,8 +476,8 @@ for x_shape, window, stride in {hidden_cases!r}:
 ''' + checks
     tested = ' and '.join(forward if d == 'forward' else backward for d in directions)
     source = f"# Tests: {tested}, {title} ({points_text(points)})\n" + imports
-    return graded(grade_id, points, source + visible, hidden,
-                  references=[POOL_BACKWARD if 'backward' in directions else POOL, AS_PAIR])
+    return graded(grade_id, points, source + visible, AS_PAIR + hidden,
+                  references=[POOL_BACKWARD if 'backward' in directions else POOL])
 
 
 # (x shape, (pool_height, pool_width), stride) of the visible test and the hidden ones.
