@@ -32,6 +32,8 @@ CORRECT = {
     'ucla_hw5': PAIRS | AVG_POOL | {'test_output_size', 'test_param_count'},
 }
 # name: (base file, function, old text, new text, cells it fails). One feature each.
+# A spatial batchnorm bug costs the spatial batchnorm cells only: ThreeLayerConvNet uses the
+# provided fast layer (utils.fast_layers), so test_cnn_batchnorm does not fail with it.
 BUGS = {
     'conv_forward_stride_ignored': (
         'output_loops', 'conv_forward_naive',
@@ -158,8 +160,8 @@ BUGS = {
         'output_loops', 'spatial_batchnorm_forward',
         'mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))',
         'mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(2, 3)).mean(axis=0)',
-        {'test_cnn_batchnorm', 'test_sbn_backward_dgamma_dbeta', 'test_sbn_backward_dx',
-         'test_sbn_forward_train', 'test_sbn_running_averages'}),
+        {'test_sbn_backward_dgamma_dbeta', 'test_sbn_backward_dx', 'test_sbn_forward_train',
+         'test_sbn_running_averages'}),
     'sbn_running_average_swapped': (
         'einsum_windows', 'spatial_batchnorm_forward',
         "bn_param['running_mean'] = momentum * running_mean + (1 - momentum) * mean",
@@ -169,7 +171,7 @@ BUGS = {
         'im2col', 'spatial_batchnorm_backward',
         'dgamma = (dout * x_hat).sum(axis=(0, 2, 3))',
         'dgamma = dout.sum(axis=(0, 2, 3))',
-        {'test_cnn_batchnorm', 'test_sbn_backward_dgamma_dbeta', 'test_sbn_backward_dx'}),
+        {'test_sbn_backward_dgamma_dbeta', 'test_sbn_backward_dx'}),
 }
 
 
