@@ -7,7 +7,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STUDENT_PACKAGES = ('nndl', 'utils')
 # Distribution name (as in requirements.txt) -> module name, where the two differ.
-MODULE_OF = {'pillow': 'PIL'}
+MODULE_OF = {'pillow': 'PIL', 'ipython': 'IPython'}
 
 
 def imported_top_level_modules(package_dir):
