@@ -12,7 +12,7 @@ tampered with scores nothing, and the student's feedback says why.
 
 It also enforces the rules of ``DELEGATION_RULES`` (``DelegationGuard``): while a
 function of the student's ``nndl/conv_layers.py`` runs, no function of the provided
-layers (``utils/fast_layers.py``, ``utils/conv_layer_utils.py``) may start, however the
+layers (``utils/fast_layers.py``, ``nndl/conv_layer_utils.py``) may start, however the
 student's code reached it (imported, captured at import time, through importlib or
 sys.modules). Such a call raises ``ProvidedLayerRefused`` in the student's code and
 writes one line starting with ``INTEGRITY_MARKER``, which ``grading.faults`` turns into
@@ -46,7 +46,8 @@ UNDER_TEST = "# (under test: the provided layers are out of the student's layers
 # submission folder.
 DELEGATION_RULES = [
     ("nndl/conv_layers.py",
-     {"utils/fast_layers.py": "utils.fast_layers", "utils/conv_layer_utils.py": "utils.conv_layer_utils"},
+     {"utils/fast_layers.py": "utils.fast_layers",
+      "nndl/conv_layer_utils.py": "nndl.conv_layer_utils"},
      "the naive layers compute their result themselves"),
 ]
 # The functions of nndl.conv_layers the tests call: recognized even if the module's

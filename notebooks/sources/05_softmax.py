@@ -192,7 +192,7 @@ print("p - onehot =", p - np.eye(len(s))[y])
 # %%
 jacobian_log = np.eye(len(s)) - np.outer(np.ones(len(s)), p)
 jacobian_log_num = np.stack([eval_numerical_gradient(lambda v: log_softmax(v[None])[0, i],
-                                                     s.copy())
+                                                     s.copy(), verbose=False)
                              for i in range(len(s))])
 assert rel_error(jacobian_log, jacobian_log_num) < 1e-7
 assert np.allclose(jacobian_log, jacobian / p[:, None])     # d log p_i = d p_i / p_i

@@ -237,7 +237,7 @@ def max_pool_backward_naive(dout, cache):
 DELEGATE_SYS_MODULES = '''
 
 import sys as _sys
-import utils.conv_layer_utils  # noqa: F401  (puts utils.fast_layers into sys.modules)
+import nndl.conv_layer_utils  # noqa: F401  (puts utils.fast_layers into sys.modules)
 
 _FAST = {name: getattr(_sys.modules["utils.fast_layers"], name) for name in (
     "conv_forward_fast", "conv_backward_fast", "max_pool_forward_fast", "max_pool_backward_fast")}
