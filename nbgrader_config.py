@@ -8,12 +8,15 @@ import os
 import sys
 
 try:
-    from grading.course import ASSIGNMENT, MODEL_FILE, STUDENT_FILES
-    from grading.exchange import CheckedCollect
-    from grading.faults import RecordReferenceTimes
-    from grading.late import PercentPerDay
-    from grading.lms import LmsCollector
-    from grading.preprocessors import CleanRelease, GradeCellStderrToStdout, HideHiddenTests
+    from grading.authoring.course import ASSIGNMENT, MODEL_FILE, STUDENT_FILES
+    from grading.authoring.release import CleanRelease
+    from grading.classroom.exchange import CheckedCollect
+    from grading.classroom.feedback import HideHiddenTests
+    from grading.classroom.late import PercentPerDay
+    from grading.classroom.lms import LmsCollector
+    from grading.sandbox.config import configure_sandbox
+    from grading.sandbox.faults import RecordReferenceTimes
+    from grading.sandbox.stderr import GradeCellStderrToStdout
 except ImportError as error:
     # traitlets would log an exception in this file and go on with the defaults, which
     # would release the solutions in nndl/*.py. SystemExit is not swallowed: stop here.
@@ -32,7 +35,7 @@ c = get_config()  # noqa: F821 (provided by traitlets when it runs this file)
 c.CourseDirectory.course_id = "nndl"
 # The course directory is the folder of this file, wherever nbgrader was started: the
 # formgrader of a Jupyter server started elsewhere grades this course with these settings
-# (python -m grading.jupyter_config instructor; docs/semester.md).
+# (python -m grading.classroom.jupyter_config instructor; docs/semester.md).
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # The gradebook. Default: the SQLite file gradebook.db in the course directory (it holds
@@ -42,7 +45,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # What a submission may carry (nbgrader collect, zip_collect, autograde). The datasets
 # never: folders and archives of CIFAR-10 and MNIST are left out wherever they are. A
 # file over 20 MB is left out with a warning; a submission over 50 MB (what is left once
-# those are out) is reported and not collected (grading.exchange.CheckedCollect), and the
+# those are out) is reported and not collected (grading.classroom.exchange.CheckedCollect), and the
 # collection goes on with the other students. A submission is about 3 MB.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             "datasets", "cifar-10-batches-py", "cifar-10-python.tar.gz",
@@ -54,7 +57,7 @@ c.ExchangeFactory.collect = CheckedCollect
 # nbgrader zip_collect (an LMS download in downloaded/hw5/archive/): file names such as
 # lastfirst_12345_6789012_conv_layers.py go back to nndl/conv_layers.py; what cannot be
 # placed is reported per student (downloaded/hw5/report.txt). Canvas by default; Moodle:
-# c.LmsCollector.named_regexp = grading.lms.MOODLE_PATTERN.
+# c.LmsCollector.named_regexp = grading.classroom.lms.MOODLE_PATTERN.
 c.ZipCollectApp.collector_plugin = LmsCollector
 
 # Late work (the due date: nbgrader db assignment add hw5 --duedate=...; extensions:
@@ -96,16 +99,15 @@ c.Execute.timeout = 60
 # but neither the code of the hidden tests nor traceback lines quoting it.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
-# --- Safe, fault-tolerant autograding (grading/sandbox.py; docs/sandbox.md) ------------------
+# --- Safe, fault-tolerant autograding (grading/sandbox/; docs/sandbox.md) -------------------
 # Each submitted notebook runs in a bubblewrap sandbox: no network, only the student's own
 # autograded folder writable, the gradebook, source/ and other students' folders invisible,
-# limits on memory, CPU time and processes. A cell that kills or hangs the kernel scores 0
-# and says why, and grading goes on in a fresh kernel; deleted test cells are restored.
-# Without a working sandbox, autograde refuses to run unless NNDL_ALLOW_UNSANDBOXED=1.
-# Keep this block last: it swaps Execute in the autograde_preprocessors set above.
-from grading.sandbox import configure_sandbox  # noqa: E402
-
+# limits on memory, CPU time and processes (grading/sandbox/policy.py; override any of them
+# here, e.g. memory_limit=2 * 1024**3). A cell that kills or hangs the kernel scores 0 and
+# says why, and grading goes on in a fresh kernel; deleted test cells are restored. Without
+# a working sandbox, autograde refuses to run unless NNDL_ALLOW_UNSANDBOXED=1.
 # The grader decides every test cell outside the kernel and scores the trained model on the
-# held-out images of $NNDL_DATA, which only it reads (grading/judge.py, grading/score_model.py):
-# autograde refuses to start without them. The kernel gets no data folder.
+# held-out images of $NNDL_DATA, which only it reads (grading/sandbox/judge.py and
+# score_model.py): autograde refuses to start without them. The kernel gets no data folder.
+# Keep this call last: it swaps Execute in the autograde_preprocessors set above.
 configure_sandbox(c, guarded_modules=["utils.checks"], judge_checks=True)

@@ -3,13 +3,13 @@
     python benchmarks/bench_autograde.py                       # 100 submissions, 2 workers
     python benchmarks/bench_autograde.py --submissions 4 --workers 2 --json out.json
 
-Builds a course like ``python -m grading.demo`` (this repository's nbgrader_config.py, so
+Builds a course like ``python -m grading.classroom.demo`` (this repository's nbgrader_config.py, so
 every notebook runs in the sandbox), hands in ``--submissions`` generated submissions that
-cycle through the samples of grading.samples (complete, partial, empty, edits_utils,
+cycle through the samples of grading.classroom.samples (complete, partial, empty, edits_utils,
 noisy, alternative: correct and buggy ones), and grades the same submissions
 
 * serially: one stock ``nbgrader autograde hw5`` (every student in one process);
-* in parallel: ``python -m grading.parallel hw5 --workers W`` for each W of ``--workers``,
+* in parallel: ``python -m grading.classroom.parallel hw5 --workers W`` for each W of ``--workers``,
 
 each in its own copy of the course with a fresh gradebook. Prints wall time, seconds
 per submission and speed-up, checks that every run gives every student the serial
@@ -33,8 +33,8 @@ def build_course(course_dir, submissions, template=None):
     With ``template`` (a course built before), its submitted/ folder is copied instead of
     generating the submissions again. Returns the sorted student ids.
     """
-    from grading import demo
-    from grading.samples import SAMPLES, make_sample
+    from grading.classroom import demo
+    from grading.classroom.samples import SAMPLES, make_sample
 
     course = demo.prepare_course(course_dir)
     env, _, _ = demo.grading_env()
@@ -60,13 +60,13 @@ def timed(cmd, course, env):
 
 def totals(course, students):
     """{student: total autograded score} from the course's gradebook."""
-    from grading import demo
+    from grading.classroom import demo
     return {student: sum(score or 0 for score, _ in cells.values())
             for student, cells in demo.cell_scores(course, students).items()}
 
 
 def run(submissions, workers, scratch):
-    from grading import demo
+    from grading.classroom import demo
     env, _, full_data = demo.grading_env()
     results = {"submissions": submissions, "machine": machine(), "full_cifar10": full_data,
                "runs": []}
@@ -80,10 +80,10 @@ def run(submissions, workers, scratch):
     for w in workers:
         course = Path(scratch) / f"parallel{w}"
         build_course(course, submissions, template=template)
-        seconds = timed([sys.executable, "-m", "grading.parallel", "hw5", "--workers", str(w)],
+        seconds = timed([sys.executable, "-m", "grading.classroom.parallel", "hw5", "--workers", str(w)],
                         course, env)
         same = totals(course, students) == serial
-        results["runs"].append({"mode": f"python -m grading.parallel hw5 --workers {w}",
+        results["runs"].append({"mode": f"python -m grading.classroom.parallel hw5 --workers {w}",
                                 "workers": w, "seconds": seconds,
                                 "per_submission": seconds / submissions, "same_grades": same})
         print(f"{w} workers: {seconds:.1f} s, {seconds / submissions:.2f} s per submission, "

@@ -3,12 +3,12 @@
     python benchmarks/bench_distributed.py                        # 100 submissions, 1 and 2 workers
     python benchmarks/bench_distributed.py --submissions 20 --workers 1 2 --json out.json
 
-For each count of ``--workers``, builds a course like ``python -m grading.demo`` (this
+For each count of ``--workers``, builds a course like ``python -m grading.classroom.demo`` (this
 repository's nbgrader_config.py: every notebook in the sandbox) with ``--submissions``
 generated hw5 submissions (benchmarks/bench_autograde.py's course, the samples of
-grading.samples) and a fresh SQLite gradebook, starts a LocalCluster of that many
+grading.classroom.samples) and a fresh SQLite gradebook, starts a LocalCluster of that many
 single-threaded worker processes and grades every submission with
-``grading.distributed.autograde_distributed`` (tasks of ``--batch-size`` students). Every
+``grading.classroom.distributed.autograde_distributed`` (tasks of ``--batch-size`` students). Every
 run must give every student the grades of the first run.
 
 Then measures the scheduler's cost per task: ``--noop-tasks`` tasks that do nothing,
@@ -40,7 +40,7 @@ WORKERS = (8, 32, 128)
 def noop_cost(client, count):
     """Seconds per no-op task, ``count`` tasks submitted at once and gathered."""
     from distributed import wait
-    from grading.distributed import noop
+    from grading.classroom.distributed import noop
     start = time.perf_counter()
     futures = [client.submit(noop, i, pure=False) for i in range(count)]
     wait(futures)
@@ -51,8 +51,8 @@ def noop_cost(client, count):
 
 def run(submissions, workers, batch_size, noop_tasks, scratch):
     from distributed import Client, LocalCluster
-    from grading import demo
-    from grading.distributed import autograde_distributed
+    from grading.classroom import demo
+    from grading.classroom.distributed import autograde_distributed
 
     env, _, full_data = demo.grading_env()
     os.environ.update(env)  # the LocalCluster's workers inherit it

@@ -3,12 +3,12 @@
     python benchmarks/bench_grading_time.py                  # every kind, once each
     python benchmarks/bench_grading_time.py --kinds complete hanging --repeat 3 --json out.json
 
-Builds a course like ``python -m grading.demo`` (this repository's nbgrader_config.py:
+Builds a course like ``python -m grading.classroom.demo`` (this repository's nbgrader_config.py:
 sandboxed kernels, reference-time cell limits, the per-submission budget), hands in one
 submission per kind and grades each alone with a stock ``nbgrader autograde hw5 --student
 KIND`` (``--repeat`` times), timing the whole command. Kinds:
 
-- complete, partial, empty: the samples of grading.samples;
+- complete, partial, empty: the samples of grading.classroom.samples;
 - hanging: complete, but conv_forward_naive never returns (an endless loop);
 - deaf: complete, but conv_forward_naive ignores the interrupt and never returns;
 - memory_hog: complete, but conv_forward_naive allocates until it gets MemoryError;
@@ -61,8 +61,8 @@ KINDS = ('complete', 'partial', 'empty', *APPENDED)
 
 
 def build_course(course_dir, kinds):
-    from grading import demo
-    from grading.samples import make_sample
+    from grading.classroom import demo
+    from grading.classroom.samples import make_sample
 
     course = demo.prepare_course(course_dir)
     env, _, _ = demo.grading_env()
@@ -104,7 +104,7 @@ def main(argv=None):
     parser.add_argument('--repeat', type=int, default=1)
     parser.add_argument('--json', help="write the figures to this file")
     args = parser.parse_args(argv)
-    from grading import demo
+    from grading.classroom import demo
 
     results = {'machine': f"{platform.machine()}, {platform.python_version()}",
                'load_average_at_start': load_average(), 'kinds': {}}

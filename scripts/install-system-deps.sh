@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages for safe autograding and its tests (Debian/Ubuntu):
-#   bubblewrap        the sandbox of every graded notebook (grading/sandbox_launch.py)
+#   bubblewrap        the sandbox of every graded notebook (grading/sandbox/launch.py)
 #   postgresql        server binaries for the PostgreSQL gradebook tests (tests/test_parallel.py
 #                     starts a throwaway cluster with initdb/pg_ctl; no system service is used)
 #   chromium          the browser of the student-path tests (tests/test_browser.py drives

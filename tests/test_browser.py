@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grading.course import NOTEBOOKS, RELEASE_DIR, REPO_ROOT, SOURCE_DIR, STUDENT_FILES
+from grading.authoring.course import NOTEBOOKS, RELEASE_DIR, REPO_ROOT, SOURCE_DIR, STUDENT_FILES
 
 sync_api = pytest.importorskip('playwright.sync_api', reason='Playwright for Python is not '
                                'installed (pip install -e ".[dev]")')

@@ -11,8 +11,10 @@ import sys
 import pytest
 from nbgrader.utils import ignore_patterns
 
-from grading import course, demo
-from grading.exchange import copied_files
+from grading.authoring import course
+
+from grading.classroom import demo
+from grading.classroom.exchange import copied_files
 
 TIMESTAMP = '2026-11-30 10:00:00.000000 UTC'
 COMPLETE = [*course.STUDENT_FILES, *(f"{n}.ipynb" for n in course.NOTEBOOKS), course.MODEL_FILE]

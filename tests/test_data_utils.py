@@ -299,14 +299,23 @@ def test_the_per_user_folder_comes_before_the_notebooks_folder(notebook_folder):
     assert len(get_CIFAR10_data(num_training=9, num_validation=1, num_test=2)["X_train"]) == 9
 
 
+def test_data_beside_the_notebook_is_found(notebook_folder):
+    """A student who unpacked the archive next to the notebook (./cifar-10-batches-py)."""
+    make_cifar(notebook_folder / "cifar-10-batches-py", sizes=(2,) * 5 + (2,))
+    assert data_utils.find_dataset("cifar-10-batches-py", "cifar10") == (
+        notebook_folder / "cifar-10-batches-py")
+    assert len(get_CIFAR10_data(num_training=9, num_validation=1, num_test=2)["X_train"]) == 9
+
+
 def test_missing_data_error_lists_every_place_and_the_download_command(notebook_folder):
     with pytest.raises(FileNotFoundError) as error:
         get_CIFAR10_data()
     message = str(error.value)
     for folder in data_utils.data_search_dirs():
         assert str(folder / "cifar-10-batches-py") in message
-    assert str(notebook_folder / "utils/datasets/cifar-10-batches-py") in message
-    assert str(notebook_folder / "cs231n/datasets/cifar-10-batches-py") in message
+    for place in ("cifar-10-batches-py", "datasets/cifar-10-batches-py",
+                  "utils/datasets/cifar-10-batches-py", "cs231n/datasets/cifar-10-batches-py"):
+        assert f"    {notebook_folder / place}\n" in message + "\n"
     assert "python -m utils.download cifar10\n" in message
 
 
@@ -346,7 +355,7 @@ def test_default_download_folder_is_per_user_and_follows_xdg_cache_home(tmp_path
 
 
 def test_the_demo_grades_with_the_data_the_loaders_find(notebook_folder):
-    from grading import demo
+    from grading.classroom import demo
     env, data_dir, full = demo.grading_env()
     assert data_dir == data_utils.DEFAULT_DATA_DIR and not full   # nothing anywhere
     make_cifar(notebook_folder / "utils/datasets/cifar-10-batches-py", sizes=(2,) * 6)

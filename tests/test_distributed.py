@@ -1,4 +1,4 @@
-"""Distributed autograding (python -m grading.distributed) on a real dask cluster.
+"""Distributed autograding (python -m grading.classroom.distributed) on a real dask cluster.
 
 A scheduler and two workers run as separate processes on 127.0.0.1 (``dask scheduler``,
 ``dask worker``), the gradebook is a real PostgreSQL server started for the test
@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 
 from adversarial.postgres import throwaway_postgres, unavailable_reason
-from adversarial.toy_course import CORRECT, SUBMISSIONS, WRONG_SCALE, build_course, nbgrader, scores
-from grading import distributed
-from grading.sandbox import sandbox_status
+from adversarial.toy_course import (CORRECT, SUBMISSIONS, WRONG_SCALE, build_course, grade_rows,
+                                   scores)
+from adversarial.toy_course import serial_scores as toy_serial_scores
+from grading.classroom import distributed
+from grading.sandbox.status import sandbox_status
 
 works, reason = sandbox_status()
 needs_sandbox = pytest.mark.skipif(not works, reason=f"sandbox unavailable: {reason}")
@@ -117,10 +119,8 @@ def cluster(tmp_path):
 
 @pytest.fixture(scope="module")
 def serial_scores(tmp_path_factory):
-    """The grades of the stock, serial ``nbgrader autograde ps1``."""
-    serial = build_course(tmp_path_factory.mktemp("serial") / "course", STUDENTS)
-    nbgrader(serial, "autograde", "ps1")
-    graded = scores(f"sqlite:///{serial / 'gradebook.db'}")
+    """The grades of the stock, serial ``nbgrader autograde ps1`` of STUDENTS."""
+    graded = toy_serial_scores(tmp_path_factory.mktemp("serial") / "course", STUDENTS)
     assert graded == pytest.approx(EXPECTED)
     return graded
 
@@ -131,12 +131,6 @@ def postgres():
         yield db_url
 
 
-def grade_rows(db_url):
-    """(student, notebook, cell) of every grade row of ps1, with repeats."""
-    from nbgrader.api import Gradebook
-    with Gradebook(db_url) as gb:
-        return [(g.student.id, g.notebook.name, g.name)
-                for s in gb.assignment_submissions("ps1") for nb in s.notebooks for g in nb.grades]
 
 
 def assert_once_each(db_url, students):
@@ -151,7 +145,7 @@ def assert_results_back(course, students):
 
 
 def run_distributed(course, *args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "grading.distributed", "ps1", *args], cwd=course,
+    return subprocess.run([sys.executable, "-m", "grading.classroom.distributed", "ps1", *args], cwd=course,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -199,7 +193,7 @@ def test_no_shared_filesystem_and_a_worker_killed_mid_run(tmp_path, cluster, pos
                                                           serial_scores):
     course = build_course(tmp_path / "course", STUDENTS, db_url=postgres)
     grading = subprocess.Popen(
-        [sys.executable, "-m", "grading.distributed", "ps1", "--scheduler", cluster.address,
+        [sys.executable, "-m", "grading.classroom.distributed", "ps1", "--scheduler", cluster.address,
          "--shared-fs", "no", "--batch-size", "2"],
         cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # wait until w1 grades a batch in its own course folder, then kill it with that batch

@@ -1,4 +1,4 @@
-"""The diagrams of the hw5 notebooks: drawn by grading.figures, embedded as attachments of
+"""The diagrams of the hw5 notebooks: drawn by grading.authoring.figures, embedded as attachments of
 the markdown cells, and kept by nbgrader generate_assignment in the release."""
 import base64
 import re
@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from matplotlib.image import imread
 
-from grading import course, figures
-from grading.nbbuild import markdown
+from grading.authoring import course, figures
+from grading.authoring.nbbuild import markdown
 
 REFERENCE = re.compile(r'\(attachment:([\w.-]+)\)')
 

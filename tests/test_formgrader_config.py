@@ -13,8 +13,10 @@ import sys
 
 import pytest
 
-from grading import course, demo
-from grading.jupyter_config import instructor_config, student_config, write_config
+from grading.authoring import course
+
+from grading.classroom import demo
+from grading.classroom.jupyter_config import instructor_config, student_config, write_config
 
 PROBE = r'''
 import json, sys

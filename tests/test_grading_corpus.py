@@ -2,7 +2,7 @@
 
 One course directory: ``nbgrader generate_assignment hw5``, one submission per corpus entry
 (the instructor's solution with the entry's ``nndl/conv_layers.py``) in submitted/,
-``python -m grading.parallel hw5 --workers 2`` (stock ``nbgrader autograde`` processes,
+``python -m grading.classroom.parallel hw5 --workers 2`` (stock ``nbgrader autograde`` processes,
 sandboxed), then every entry's score of every autograded cell is read from the gradebook.
 A correct implementation gets every point but those of the features it does not
 implement; a bug loses exactly the cells of its feature. Measured: 26 minutes on the
@@ -16,10 +16,11 @@ import nbformat
 import pytest
 
 import corpus
-from grading import course, demo
-from grading.nbbuild import graded_cells
-from grading.samples import make_sample
-from grading.sandbox import sandbox_status
+from grading.authoring import course
+from grading.classroom import demo
+from grading.authoring.nbbuild import graded_cells
+from grading.classroom.samples import make_sample
+from grading.sandbox.status import sandbox_status
 
 works, reason = sandbox_status()
 pytestmark = [pytest.mark.slow,
@@ -38,7 +39,7 @@ def graded(tmp_path_factory, full_cifar10_dir):
         folder = make_sample('complete', release,
                              course_dir / 'submitted' / entry / course.ASSIGNMENT)
         (folder / 'nndl' / 'conv_layers.py').write_text(corpus.source(entry), encoding='utf-8')
-    run = subprocess.run([sys.executable, '-m', 'grading.parallel', course.ASSIGNMENT,
+    run = subprocess.run([sys.executable, '-m', 'grading.classroom.parallel', course.ASSIGNMENT,
                           '--workers', '2'], cwd=course_dir, env=env, capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

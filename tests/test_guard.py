@@ -8,7 +8,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grading import course
+from grading.authoring import course
 
 
 def cell_source(notebook, grade_id):

@@ -13,10 +13,12 @@ import sys
 import nbformat
 import pytest
 
-from grading import course, samples
-from grading.alternatives import alternative_source
-from grading.edits import replace_in_function
-from grading.pysolutions import strip_solutions
+from grading.authoring import course
+
+from grading.classroom import samples
+from grading.classroom.alternatives import alternative_source
+from grading.classroom.edits import replace_in_function
+from grading.authoring.pysolutions import strip_solutions
 
 SKIPPED = {'test_cifar10_model'}
 

@@ -14,7 +14,7 @@ each one is a decision.
 import ast
 from pathlib import Path
 
-from grading import course
+from grading.authoring import course
 
 PACKAGES = ('nndl', 'utils')
 STUDENT_MODULES = tuple(path[:-3].replace('/', '.') for path in course.STUDENT_FILES)
@@ -109,3 +109,109 @@ def test_the_parser_sees_every_form_of_import(tmp_path):
         "from . import sibling\n", encoding='utf-8')
     modules = {'nndl.layers', 'nndl.optim', 'utils.fast_layers', 'nndl.conv_layers'}
     assert imported_course_modules(source, modules) == modules
+
+
+# --- grading/: three folders by concern, imports one way -----------------------------------
+# authoring (the course) <- sandbox (grading one submission) <- classroom (running a class)
+LAYERS = ('authoring', 'sandbox', 'classroom')
+# Files the launcher runs or binds into the sandbox: the standard library only (entry.py
+# finds policy.py beside it inside the sandbox; launch.py imports it as a module).
+STDLIB_ONLY = {'grading.sandbox.launch': {'grading.sandbox.policy'},
+               'grading.sandbox.entry': {'policy', 'guard'},
+               'grading.sandbox.guard': set(), 'grading.sandbox.policy': set()}
+
+
+def grading_modules():
+    """{'grading.sandbox.launch': Path, 'grading.sandbox': Path(__init__), ...}."""
+    root = course.REPO_ROOT / 'grading'
+    modules = {}
+    for path in sorted(root.rglob('*.py')):
+        parts = path.relative_to(course.REPO_ROOT).with_suffix('').parts
+        name = '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+        modules[name] = path
+    return modules
+
+
+def grading_graph():
+    """{module: set of grading modules it imports, anywhere in the file}."""
+    modules = grading_modules()
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding='utf-8'), str(path))
+        relative = [node.lineno for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level]
+        assert not relative, f"{path}: relative imports at lines {relative} (write them absolute)"
+        graph[name] = imported_course_modules(path, modules) - {name}
+    return graph
+
+
+def layer(module):
+    parts = module.split('.')
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_grading_is_three_folders():
+    modules = grading_modules()
+    loose = sorted(name for name in modules if name != 'grading' and layer(name) is None)
+    assert loose == [], f"grading modules outside authoring/, sandbox/, classroom/: {loose}"
+
+
+def test_grading_imports_run_one_way():
+    backwards = sorted((module, target) for module, targets in grading_graph().items()
+                       for target in targets
+                       if layer(module) is not None and layer(target) is not None
+                       and layer(target) > layer(module))
+    assert backwards == [], f"imports against authoring <- sandbox <- classroom: {backwards}"
+
+
+def test_grading_has_no_import_cycles():
+    graph = grading_graph()
+    done, stack = set(), []
+
+    def visit(module):
+        if module in stack:
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(module):] + [module]))
+        if module in done:
+            return
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            visit(target)
+        stack.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_the_package_folders_import_nothing():
+    graph = grading_graph()
+    assert {name: graph[name] for name in ('grading', *(f'grading.{x}' for x in LAYERS))} == \
+        {name: set() for name in ('grading', *(f'grading.{x}' for x in LAYERS))}
+
+
+def test_the_launcher_and_what_it_binds_into_the_sandbox_need_only_the_standard_library():
+    import sys
+    modules = grading_modules()
+    for name, allowed in STDLIB_ONLY.items():
+        tree = ast.parse(modules[name].read_text(encoding='utf-8'))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module)
+        # packages the kernel itself needs, imported inside the sandbox after the limits
+        kernel_side = {'numpy', 'ipykernel.kernelapp'} if name == 'grading.sandbox.entry' else set()
+        others = sorted(module for module in imported - allowed - kernel_side
+                        if module.split('.')[0] not in sys.stdlib_module_names)
+        assert others == [], f"{name} imports {others}"
+
+
+def test_the_course_packages_never_import_grading():
+    for name, path in course_modules().items():
+        tree = ast.parse(path.read_text(encoding='utf-8'))
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ''] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == 'grading' or n.startswith('grading.') for n in names), \
+                f"{name} imports {names}"

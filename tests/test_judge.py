@@ -1,6 +1,6 @@
-"""The grader's side of the test cells (grading/judge.py), the trusted model scorer
-(grading/score_model.py) and the delegation rule of the kernel's guard
-(grading/sandbox_guard.py), each on its own, without nbgrader. The whole pipeline, with
+"""The grader's side of the test cells (grading/sandbox/judge.py), the trusted model scorer
+(grading/sandbox/score_model.py) and the delegation rule of the kernel's guard
+(grading/sandbox/guard.py), each on its own, without nbgrader. The whole pipeline, with
 the attacks these pieces stop: tests/test_sandbox_adversarial.py."""
 import importlib.util
 import io
@@ -12,8 +12,9 @@ import pytest
 from nbformat import NotebookNode
 
 import utils.checks as checks
-from grading import course, judge, score_model
-from grading.sandbox_guard import (INTEGRITY_MARKER, UNDER_TEST, DelegationGuard,
+from grading.authoring import course
+from grading.sandbox import judge, score_model
+from grading.sandbox.guard import (INTEGRITY_MARKER, UNDER_TEST, DelegationGuard,
                                    ProvidedLayerRefused)
 
 
@@ -110,8 +111,8 @@ def test_the_scorer_needs_configured_heldout_data_outside_the_submissions(tmp_pa
 @pytest.mark.slow
 def test_autograde_refuses_to_start_without_heldout_data(tmp_path):
     import os
-    from grading import demo
-    from grading.samples import make_sample
+    from grading.classroom import demo
+    from grading.classroom.samples import make_sample
     course_dir = demo.prepare_course(tmp_path / "course")
     env = {k: v for k, v in os.environ.items() if k != "NNDL_DATA"}
     demo.nbgrader(course_dir, "generate_assignment", "hw5", "--force", env=env)
@@ -232,7 +233,7 @@ def test_removing_the_hook_is_reported_unless_the_cell_failed(layers):
 def test_a_helper_in_the_references_block_is_refused_when_the_notebook_is_built():
     """Every function of the references block is sealed in the student's kernel, so a helper
     that the checks need there (a pair parser, say) must not go in it."""
-    from grading.notebooks import graded
+    from grading.authoring.notebooks import graded
     helper = "def hw(value):\n    return (value, value)\n"
     with pytest.raises(ValueError, match=r"\['hw'\].*sealed"):
         graded('test_x', 1, 'print(1)', 'print(2)', references=[helper])

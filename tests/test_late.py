@@ -1,9 +1,9 @@
-"""grading.late.PercentPerDay, the course's late-penalty rule (nbgrader_config.py)."""
+"""grading.classroom.late.PercentPerDay, the course's late-penalty rule (nbgrader_config.py)."""
 import pytest
 from traitlets import TraitError
 from traitlets.config import Config
 
-from grading.late import PercentPerDay
+from grading.classroom.late import PercentPerDay
 
 HOUR, DAY = 3600, 86400
 

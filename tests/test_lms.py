@@ -1,4 +1,4 @@
-"""An LMS download collected with stock `nbgrader zip_collect` and grading.lms.LmsCollector.
+"""An LMS download collected with stock `nbgrader zip_collect` and grading.classroom.lms.LmsCollector.
 
 The zip is named and laid out the way Canvas writes a "Download Submissions" zip: one flat
 folder, each file called lastfirst[_late]_<user id>_<submission id>_<name as uploaded>,
@@ -11,8 +11,10 @@ import zipfile
 
 import pytest
 
-from grading import course, demo, samples
-from grading.lms import MOODLE_PATTERN, LmsCollector, expected_files, split_copy_number
+from grading.authoring import course
+
+from grading.classroom import demo, samples
+from grading.classroom.lms import MOODLE_PATTERN, LmsCollector, expected_files, split_copy_number
 
 HANDED_IN = [*course.STUDENT_FILES, *(f"{n}.ipynb" for n in course.NOTEBOOKS), course.MODEL_FILE]
 

@@ -12,7 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from grading import course
+from grading.authoring import course
 
 # The UCLA HW5 entry of the grading corpus: only the required functions, int stride and
 # pad, numpy only (its spatial batchnorm is its own, not the course's).

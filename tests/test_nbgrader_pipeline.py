@@ -1,8 +1,8 @@
 """The instructor's cycle through stock nbgrader, with the exact grade of every sample.
 
 One course directory (module fixture) goes through generate_assignment, autograde of every
-sample submission of grading.samples, generate_feedback and export, as `python -m
-grading.demo` does; the tests then read the gradebook, the autograded notebooks and the
+sample submission of grading.classroom.samples, generate_feedback and export, as `python -m
+grading.classroom.demo` does; the tests then read the gradebook, the autograded notebooks and the
 feedback. The trained-model test needs the full CIFAR-10 test batch (the fixture
 full_cifar10_dir finds or builds it); without it that test scores 0 for everyone, and the
 expected grades say so.
@@ -15,9 +15,11 @@ import nbformat
 import pytest
 from nbgrader.utils import determine_grade
 
-from grading import course, demo, samples
-from grading.faults import METADATA_KEY, SECONDS_KEY
-from grading.preprocessors import GradeCellStderrToStdout
+from grading.authoring import course
+
+from grading.classroom import demo, samples
+from grading.sandbox.faults import METADATA_KEY, SECONDS_KEY
+from grading.sandbox.stderr import GradeCellStderrToStdout
 
 FULL_MARKS = 54          # autograded points of hw5
 TRAINED_MODEL_POINTS = 4
@@ -80,7 +82,7 @@ def test_every_sample_is_graded_within_the_submission_budget(cycle):
     """No submission takes longer than the budget per submission (docs/sandbox.md); how
     long grading takes is measured by benchmarks/bench_grading_time.py, not here."""
     from traitlets.config.loader import PyFileConfigLoader
-    from grading.faults import FaultTolerantExecute
+    from grading.sandbox.faults import FaultTolerantExecute
     config = PyFileConfigLoader(str(course.REPO_ROOT / 'nbgrader_config.py')).load_config()
     budget = FaultTolerantExecute(config=config).submission_timeout
     # the budget bounds the kernels; nbgrader's own start-up and bookkeeping come on top

@@ -1,7 +1,7 @@
-"""Parallel autograding (python -m grading.parallel) against nbgrader's serial autograde.
+"""Parallel autograding (python -m grading.classroom.parallel) against nbgrader's serial autograde.
 
 The same toy course (tests/adversarial/toy_course.py) is graded twice: by the stock
-``nbgrader autograde ps1`` and by ``python -m grading.parallel ps1 --workers 2``, on the
+``nbgrader autograde ps1`` and by ``python -m grading.classroom.parallel ps1 --workers 2``, on the
 default SQLite gradebook and on a real PostgreSQL server started for the test. Both must
 give every student exactly the serial grades, once each.
 """
@@ -11,9 +11,11 @@ import sys
 import pytest
 
 from adversarial.postgres import throwaway_postgres, unavailable_reason
-from adversarial.toy_course import CORRECT, SUBMISSIONS, WRONG_SCALE, build_course, nbgrader, scores
-from grading import parallel
-from grading.sandbox import sandbox_status
+from adversarial.toy_course import (CORRECT, SUBMISSIONS, WRONG_SCALE, build_course, grade_rows,
+                                   scores)
+from adversarial.toy_course import serial_scores as toy_serial_scores
+from grading.classroom import parallel
+from grading.sandbox.status import sandbox_status
 
 works, reason = sandbox_status()
 pytestmark = pytest.mark.skipif(not works, reason=f"sandbox unavailable: {reason}")
@@ -27,24 +29,16 @@ EXPECTED = {s: {CORRECT: 6, WRONG_SCALE: 3, SUBMISSIONS["exit"]: 3, SUBMISSIONS[
 
 
 def run_parallel(course, *args):
-    return subprocess.run([sys.executable, "-m", "grading.parallel", "ps1", *args], cwd=course,
+    return subprocess.run([sys.executable, "-m", "grading.classroom.parallel", "ps1", *args], cwd=course,
                           capture_output=True, text=True, timeout=900)
 
 
-def grade_rows(db_url):
-    """(student, notebook, cell) of every grade row of ps1, with repeats."""
-    from nbgrader.api import Gradebook
-    with Gradebook(db_url) as gb:
-        return [(g.student.id, g.notebook.name, g.name)
-                for s in gb.assignment_submissions("ps1") for nb in s.notebooks for g in nb.grades]
 
 
 @pytest.fixture(scope="module")
 def serial_scores(tmp_path_factory):
-    """The grades of the stock, serial ``nbgrader autograde ps1``."""
-    serial = build_course(tmp_path_factory.mktemp("serial") / "course", STUDENTS)
-    nbgrader(serial, "autograde", "ps1")
-    graded = scores(f"sqlite:///{serial / 'gradebook.db'}")
+    """The grades of the stock, serial ``nbgrader autograde ps1`` of STUDENTS."""
+    graded = toy_serial_scores(tmp_path_factory.mktemp("serial") / "course", STUDENTS)
     assert graded == pytest.approx(EXPECTED)
     return graded
 
@@ -144,4 +138,4 @@ def test_benchmark_script_small(tmp_path):
     assert results["submissions"] == 4 and parallel2["workers"] == 2
     assert parallel2["same_grades"] is True
     assert serial["per_submission"] > 0 and parallel2["per_submission"] > 0
-    assert "| `python -m grading.parallel hw5 --workers 2` | 2 |" in run.stdout
+    assert "| `python -m grading.classroom.parallel hw5 --workers 2` | 2 |" in run.stdout

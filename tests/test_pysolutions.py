@@ -1,10 +1,10 @@
-"""Tests of grading.pysolutions: stripping ### BEGIN SOLUTION regions from .py files."""
+"""Tests of grading.authoring.pysolutions: stripping ### BEGIN SOLUTION regions from .py files."""
 import textwrap
 
 import pytest
 
-from grading.course import REPO_ROOT, STUDENT_FILES
-from grading.pysolutions import (SolutionMarkerError, find_regions, solution_lines,
+from grading.authoring.course import REPO_ROOT, STUDENT_FILES
+from grading.authoring.pysolutions import (SolutionMarkerError, find_regions, solution_lines,
                                  strip_solutions)
 
 

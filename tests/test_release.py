@@ -3,7 +3,7 @@
 - release/hw5 holds no solution and no hidden test: no line of a ``### BEGIN SOLUTION`` or
   ``### BEGIN HIDDEN TESTS`` region of nndl/*.py or of the source notebooks;
 - it holds exactly the notebooks and the released modules;
-- source/hw5 is what grading.build_source writes (notebooks and module links);
+- source/hw5 is what grading.authoring.build_source writes (notebooks and module links);
 - nbgrader_config.py keeps the student's version of exactly the files with solutions, and
   refuses to run without the course's plug-ins.
 """
@@ -15,9 +15,9 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from grading import build_source, course
-from grading.nbbuild import graded_cells
-from grading.pysolutions import SOLUTION, find_regions
+from grading.authoring import build_source, course
+from grading.authoring.nbbuild import graded_cells
+from grading.authoring.pysolutions import SOLUTION, find_regions
 
 BEGIN_MARKERS = ('BEGIN SOLUTION', 'BEGIN HIDDEN TESTS')
 
@@ -120,8 +120,8 @@ def test_the_release_holds_exactly_the_notebooks_the_modules_and_the_requirement
 
 
 def test_source_notebooks_and_links_are_up_to_date():
-    assert build_source.build(check=True) == [], "run: python -m grading.build_source"
-    assert course.sync_links(check=True) == [], "run: python -m grading.build_source"
+    assert build_source.build(check=True) == [], "run: python -m grading.authoring.build_source"
+    assert course.sync_links(check=True) == [], "run: python -m grading.authoring.build_source"
 
 
 def test_every_source_module_is_a_link_to_the_root_package():
@@ -164,6 +164,6 @@ def test_autograde_keeps_the_students_version_of_exactly_the_files_with_solution
 
 
 def test_the_config_refuses_to_run_without_the_plug_ins(monkeypatch):
-    monkeypatch.setitem(sys.modules, 'grading.preprocessors', None)   # import fails
+    monkeypatch.setitem(sys.modules, 'grading.authoring.release', None)   # import fails
     with pytest.raises(SystemExit, match="pip install -e"):
         load_config()

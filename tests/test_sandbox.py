@@ -1,7 +1,7 @@
 """The sandboxed grading kernel: what student code can and cannot reach, and the limits.
 
 Each test runs a few cells in the kernel nbgrader uses for autograding
-(grading.sandbox_kernel.SandboxKernelManager) on a folder standing for one student's
+(grading.sandbox.kernel.SandboxKernelManager) on a folder standing for one student's
 autograded submission, next to files standing for the rest of the course.
 """
 import errno
@@ -15,11 +15,12 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from grading import sandbox, sandbox_launch
-from grading.sandbox_guard import Snapshot
-from grading.sandbox_kernel import KERNEL_NAME, SandboxKernelManager
+from grading.sandbox import config, launch, status
+from grading.sandbox.guard import Snapshot
+from grading.sandbox.kernel import KERNEL_NAME, SandboxKernelManager
+from grading.sandbox.policy import Policy
 
-works, reason = sandbox.sandbox_status()
+works, reason = status.sandbox_status()
 needs_sandbox = pytest.mark.skipif(not works, reason=f"sandbox unavailable: {reason}")
 
 
@@ -64,19 +65,19 @@ def course(tmp_path):
 
 @needs_sandbox
 def test_self_test_reports_an_isolated_unprivileged_kernel():
-    report = sandbox_launch.self_test()
+    report = launch.self_test()
     assert report["uid"] != 0
     assert report["interfaces"] == ["lo"]
     assert not report["instructor_files_visible"]
     assert report["workdir_writable"]
-    assert report["limits"]["memory_bytes"] == sandbox_launch.DEFAULT_POLICY["memory_bytes"]
+    assert report["limits"] == {name: getattr(Policy(), name) for name in Policy.rlimits()}
 
 
 @needs_sandbox
 def test_kernel_sees_only_its_own_submission(course):
     mine = course / "autograded" / "alice" / "hw5"
-    site_dirs = [r for r in sandbox_launch.python_roots() if "-packages" in r]
-    hooks = sandbox_launch.editable_hooks(site_dirs)  # e.g. pip install -e . of the course
+    site_dirs = [r for r in launch.python_roots() if "-packages" in r]
+    hooks = launch.editable_hooks(site_dirs)  # e.g. pip install -e . of the course
     out = run_cells(
         mine,
         "import os; print(os.getcwd())",
@@ -220,18 +221,18 @@ def test_data_the_sandbox_user_cannot_read_is_refused_with_the_fix(tmp_path, mon
     data = tmp_path / "private"
     data.mkdir()
     data.chmod(0o700)
-    policy = dict(sandbox_launch.DEFAULT_POLICY, data_env_vars=["COURSE_DATA"])
+    policy = Policy(data_env_vars=["COURSE_DATA"])
     monkeypatch.setenv("COURSE_DATA", str(data))
-    with pytest.raises(sandbox_launch.SandboxError, match="chmod -R o"):
-        sandbox_launch.readonly_data_paths(policy, tmp_path / "work", privileged=True)
-    assert sandbox_launch.readonly_data_paths(policy, tmp_path / "work") == [str(data)]
+    with pytest.raises(launch.SandboxError, match="chmod -R o"):
+        launch.readonly_data_paths(policy, tmp_path / "work", privileged=True)
+    assert launch.readonly_data_paths(policy, tmp_path / "work") == [str(data)]
 
 
 def test_sharing_a_folder_that_holds_the_submission_is_refused(course, monkeypatch):
-    policy = dict(sandbox_launch.DEFAULT_POLICY, data_env_vars=["COURSE_DATA"])
+    policy = Policy(data_env_vars=["COURSE_DATA"])
     monkeypatch.setenv("COURSE_DATA", str(course))
-    with pytest.raises(sandbox_launch.SandboxError, match="holds the submission"):
-        sandbox_launch.readonly_data_paths(policy, course / "autograded" / "alice" / "hw5")
+    with pytest.raises(launch.SandboxError, match="holds the submission"):
+        launch.readonly_data_paths(policy, course / "autograded" / "alice" / "hw5")
 
 
 def test_installed_copies_of_the_course_packages_are_hidden(tmp_path):
@@ -239,43 +240,43 @@ def test_installed_copies_of_the_course_packages_are_hidden(tmp_path):
     for name in ("nndl", "grading", "numpy"):
         (site / name).mkdir(parents=True)
     (site / "utils.py").write_text("")
-    hidden = sandbox_launch.installed_copies([str(site)])
+    hidden = launch.installed_copies([str(site)])
     assert sorted(os.path.basename(p) for p in hidden) == ["grading", "nndl", "utils.py"]
 
 
 def test_launcher_refuses_tcp_and_the_course_root(tmp_path):
     conn = tmp_path / "kernel.json"
     conn.write_text(json.dumps({"transport": "tcp", "ip": "127.0.0.1"}))
-    with pytest.raises(sandbox_launch.SandboxError, match="unix sockets"):
-        sandbox_launch.run(str(conn), [])
+    with pytest.raises(launch.SandboxError, match="unix sockets"):
+        launch.run(str(conn), [])
     (tmp_path / "gradebook.db").write_text("")
-    with pytest.raises(sandbox_launch.SandboxError, match="course root"):
-        sandbox_launch.refuse_workdir(str(tmp_path))
+    with pytest.raises(launch.SandboxError, match="course root"):
+        launch.refuse_workdir(str(tmp_path))
 
 
 def test_autograding_refuses_without_a_sandbox(monkeypatch):
-    monkeypatch.setattr(sandbox_launch, "BWRAP", "bwrap-not-installed")
-    monkeypatch.delenv(sandbox.OPT_OUT_VARIABLE, raising=False)
-    sandbox.sandbox_status.cache_clear()
+    monkeypatch.setattr(launch, "BWRAP", "bwrap-not-installed")
+    monkeypatch.delenv(status.OPT_OUT_VARIABLE, raising=False)
+    status.sandbox_status.cache_clear()
     try:
-        with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
-            sandbox.require_sandbox()
-        monkeypatch.setenv(sandbox.OPT_OUT_VARIABLE, "1")
-        assert sandbox.require_sandbox() is False
-        assert sandbox.require_sandbox(allow_unsandboxed=True) is False
+        with pytest.raises(status.SandboxUnavailable, match="apt-get install bubblewrap"):
+            status.require_sandbox()
+        monkeypatch.setenv(status.OPT_OUT_VARIABLE, "1")
+        assert status.require_sandbox() is False
+        assert status.require_sandbox(allow_unsandboxed=True) is False
     finally:
-        sandbox.sandbox_status.cache_clear()
+        status.sandbox_status.cache_clear()
 
 
 def test_configure_sandbox_swaps_only_execute_and_overwritecells():
     from nbgrader.preprocessors import Execute, LimitOutput, OverwriteCells, SaveAutoGrades
     from traitlets.config import Config
-    from grading.faults import FaultTolerantExecute, RestoreDeletedTests
-    from grading.sandbox_links import DropSubmittedLinks
+    from grading.sandbox.faults import FaultTolerantExecute, RestoreDeletedTests
+    from grading.sandbox.links import DropSubmittedLinks
 
     c = Config()
     c.Autograde.autograde_preprocessors = [Execute, LimitOutput, SaveAutoGrades]
-    sandbox.configure_sandbox(c, cell_timeout=30, memory_limit=2**31)
+    config.configure_sandbox(c, cell_timeout=30, memory_limit=2**31)
     assert c.Autograde.autograde_preprocessors == [FaultTolerantExecute, LimitOutput, SaveAutoGrades]
     assert OverwriteCells not in c.Autograde.sanitize_preprocessors
     assert RestoreDeletedTests in c.Autograde.sanitize_preprocessors
@@ -283,12 +284,12 @@ def test_configure_sandbox_swaps_only_execute_and_overwritecells():
     assert c.OverwriteCells.add_missing_cells is True
     assert c.Execute.timeout == 30 and c.SandboxKernelManager.memory_limit == 2**31
     with pytest.raises(ValueError, match="unknown sandbox settings"):
-        sandbox.configure_sandbox(Config(), memory=1)
+        config.configure_sandbox(Config(), memory=1)
 
 
 def execute_tolerantly(workdir, *sources, **traits):
     """Run ``sources`` through FaultTolerantExecute; return (ename or stdout) per cell."""
-    from grading.faults import FaultTolerantExecute
+    from grading.sandbox.faults import FaultTolerantExecute
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
     executor = FaultTolerantExecute(config=Config({"FaultTolerantExecute": traits}))

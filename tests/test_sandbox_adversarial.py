@@ -1,6 +1,6 @@
 """Adversarial hw5 submissions: each gets a grade, gains nothing and disturbs nobody.
 
-One course (module fixture) built like ``python -m grading.demo`` with this repository's
+One course (module fixture) built like ``python -m grading.classroom.demo`` with this repository's
 nbgrader_config.py (cell timeout lowered to 15 s) receives the honest samples
 ``complete`` and ``empty`` plus the attacks of tests/adversarial/hw5_attacks.py: a hang,
 a hang that ignores the interrupt, memory exhaustion, ``os._exit``, a segfault, a syntax
@@ -13,7 +13,7 @@ captured at import), the hidden references looked up in ``__main__``, frames or 
 numpy replaced at import time, and a model whose loss looks the held-out labels up. Each
 of those scores no more than the untouched release in the cells it targets, and the
 instructor's integrity report names it. Everything is graded with
-``python -m grading.parallel hw5 --workers 2``, with the full CIFAR-10 as held-out data
+``python -m grading.classroom.parallel hw5 --workers 2``, with the full CIFAR-10 as held-out data
 when the fixture full_cifar10_dir finds it. Slow: about five minutes on 2 idle cores.
 """
 import hashlib
@@ -26,12 +26,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grading import demo
+from grading.classroom import demo
 
 from adversarial.hw5_attacks import (ATTACKS, TARGETS, make_attack, read_label_report,
                                      read_report)
-from grading.judge import read_reports
-from grading.sandbox import sandbox_status
+from grading.sandbox.judge import read_reports
+from grading.sandbox.status import sandbox_status
 
 works, reason = sandbox_status()
 pytestmark = [pytest.mark.slow,
@@ -51,8 +51,8 @@ def tree_digest(folder):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, full_cifar10_dir):
-    from grading import demo
-    from grading.samples import make_sample
+    from grading.classroom import demo
+    from grading.classroom.samples import make_sample
 
     course = demo.prepare_course(tmp_path_factory.mktemp("adversarial") / "course")
     with open(course / "nbgrader_config.py", "a") as f:
@@ -69,7 +69,7 @@ def graded(tmp_path_factory, full_cifar10_dir):
     for student in ATTACKS:
         make_attack(student, release, course / "submitted" / student / "hw5", course, REPO_ROOT, port)
     before = {"complete": tree_digest(course / "submitted" / "complete")}
-    run = subprocess.run([sys.executable, "-m", "grading.parallel", "hw5", "--workers", "2"],
+    run = subprocess.run([sys.executable, "-m", "grading.classroom.parallel", "hw5", "--workers", "2"],
                          cwd=course, env=env, capture_output=True, text=True, timeout=1800)
     listener.settimeout(0.2)
     reached = []
@@ -213,7 +213,7 @@ def test_gradebook_and_course_files_are_intact(graded):
 
 
 def test_feedback_of_a_dead_kernel_says_what_happened(graded):
-    from grading import demo
+    from grading.classroom import demo
     course = graded["course"]
     demo.nbgrader(course, "generate_feedback", "hw5", "--student", "exit", env=graded["env"])
     html = "".join(p.read_text() for p in (course / "feedback" / "exit" / "hw5").glob("*.html"))

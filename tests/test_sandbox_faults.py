@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from adversarial.toy_course import EXPECTED, build_course, cell_scores, nbgrader, scores
-from grading.sandbox import sandbox_status
+from grading.sandbox.status import sandbox_status
 
 works, reason = sandbox_status()
 pytestmark = [pytest.mark.slow,

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from grading import sandbox, sandbox_launch
+from grading.sandbox import config, launch, status
+from grading.sandbox.policy import Policy
 from tests.adversarial.toy_course import CORRECT, WRONG_SCALE, build_course, scores
 
-works, reason = sandbox.sandbox_status()
+works, reason = status.sandbox_status()
 needs_sandbox = pytest.mark.skipif(not works, reason=f"sandbox unavailable: {reason}")
-GRADING = Path(sandbox_launch.__file__).parent
+SANDBOX = Path(launch.__file__).parent
+REPO = SANDBOX.parents[1]
 
 
 def test_kernel_python_is_the_environment_not_the_symlink_target(tmp_path, monkeypatch):
@@ -29,9 +31,8 @@ def test_kernel_python_is_the_environment_not_the_symlink_target(tmp_path, monke
     (venv_bin / "python").symlink_to(os.path.realpath(sys.executable))
     monkeypatch.setattr(sys, "executable", str(venv_bin / "python"))
     # the venv's own path, so that Python finds its pyvenv.cfg, not the base interpreter
-    assert sandbox_launch.environment_python() == str(venv_bin.resolve() / "python")
-    cmd = sandbox_launch.bwrap_command(str(tmp_path), str(tmp_path), sandbox_launch.DEFAULT_POLICY,
-                                       [], privileged=False)
+    assert launch.environment_python() == str(venv_bin.resolve() / "python")
+    cmd = launch.bwrap_command(str(tmp_path), str(tmp_path), Policy(), [], privileged=False)
     assert cmd[cmd.index("--") + 1] == str(venv_bin.resolve() / "python")
 
 
@@ -63,7 +64,7 @@ def fake_proc_sys(root, **values):
 ])
 def test_userns_diagnosis_names_the_setting_and_the_fix(tmp_path, settings, named, fix):
     proc_sys = fake_proc_sys(tmp_path, **settings)
-    why = sandbox_launch.userns_diagnosis("bwrap: setting up uid map: Permission denied", proc_sys)
+    why = launch.userns_diagnosis("bwrap: setting up uid map: Permission denied", proc_sys)
     assert named in why and fix in why
 
 
@@ -71,16 +72,16 @@ def test_userns_diagnosis_blames_nothing_on_a_permissive_host(tmp_path):
     proc_sys = fake_proc_sys(tmp_path, user__max_user_namespaces=15000,
                              kernel__unprivileged_userns_clone=1,
                              kernel__apparmor_restrict_unprivileged_userns=0)
-    assert sandbox_launch.userns_diagnosis("bwrap: execvp foo: No such file", proc_sys) is None
+    assert launch.userns_diagnosis("bwrap: execvp foo: No such file", proc_sys) is None
 
 
 UNPRIVILEGED_SELF_TEST = """
 import sys
-sys.path.insert(0, {grading!r})
-import sandbox_launch
+sys.path.insert(0, {copy!r})
+from grading.sandbox import launch
 try:
-    sandbox_launch.self_test()
-except sandbox_launch.SandboxError as err:
+    launch.self_test()
+except launch.SandboxError as err:
     print("REFUSED:", err)
 else:
     print("WORKS")
@@ -93,21 +94,24 @@ def run_unprivileged(tmp_path, max_user_namespaces):
 
     The host is a user namespace of its own (root maps all ids 0-65535 into it), so the
     setting is changed for this test only. The launcher runs from a world-readable copy
-    with Debian's /usr/bin/python3 (standard library only).
+    of the files it needs (itself and the files it binds into the sandbox) with Debian's
+    /usr/bin/python3: the standard library is all they import.
     """
     if os.geteuid() != 0:
         pytest.skip("needs root: it makes a user namespace with its own namespace limit")
     if not (shutil.which("unshare") and shutil.which("setpriv") and os.path.exists("/usr/bin/python3")):
         pytest.skip("needs unshare and setpriv (util-linux) and /usr/bin/python3")
     copy = Path(os.path.realpath(tmp_path)) / "launcher"
-    copy.mkdir()
-    for name in ("sandbox_launch.py", "sandbox_entry.py", "sandbox_guard.py"):
-        shutil.copy(GRADING / name, copy / name)
+    (copy / "grading" / "sandbox").mkdir(parents=True)
+    (copy / "grading" / "__init__.py").touch()
+    for name in ("__init__.py", "launch.py", *launch.INSIDE_FILES):
+        shutil.copy(SANDBOX / name, copy / "grading" / "sandbox" / name)
     for folder in [copy, *copy.parents]:
         if folder == Path("/"):
             break
         os.chmod(folder, os.stat(folder).st_mode | 0o055)
-    script = UNPRIVILEGED_SELF_TEST.format(grading=str(copy))
+    subprocess.run(["chmod", "-R", "o+rX", str(copy)], check=True)
+    script = UNPRIVILEGED_SELF_TEST.format(copy=str(copy))
     # after the ids are mapped, a fresh exec: sysctl permissions looked up before then stay
     # those of an unmapped user
     limit_and_drop = (f"echo {max_user_namespaces} > /proc/sys/user/max_user_namespaces && "
@@ -155,7 +159,7 @@ def test_autograde_refuses_at_start_and_grades_nobody(tmp_path):
     no_bwrap.mkdir()
     for command in set(os.listdir(os.path.dirname(sys.executable))) - {"bwrap"}:
         (no_bwrap / command).symlink_to(os.path.join(os.path.dirname(sys.executable), command))
-    env = {k: v for k, v in os.environ.items() if k != sandbox.OPT_OUT_VARIABLE}
+    env = {k: v for k, v in os.environ.items() if k != status.OPT_OUT_VARIABLE}
     env["PATH"] = str(no_bwrap)
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "ps1"], cwd=course,
                           env=env, capture_output=True, text=True, timeout=300)
@@ -176,30 +180,28 @@ def test_autograde_refuses_at_start_and_grades_nobody(tmp_path):
 def test_configure_sandbox_installs_the_refusal_hook():
     from traitlets.config import Config
     c = Config()
-    sandbox.configure_sandbox(c)
+    config.configure_sandbox(c)
     hook = c.Autograde.pre_convert_hook
-    assert hook.func is sandbox.refuse_unless_sandboxed and hook.args == (c,)
+    assert hook.func is status.refuse_unless_sandboxed and hook.args == (c,)
     c.FaultTolerantExecute.sandbox = False
     assert hook(assignment="ps1", student="ann", notebooks=[]) is None
 
 
 def test_refusal_hook_stops_the_run(monkeypatch):
     from traitlets.config import Config
-    monkeypatch.setattr(sandbox, "sandbox_status", lambda: (False, "bubblewrap exploded"))
-    monkeypatch.delenv(sandbox.OPT_OUT_VARIABLE, raising=False)
+    monkeypatch.setattr(status, "sandbox_status", lambda: (False, "bubblewrap exploded"))
+    monkeypatch.delenv(status.OPT_OUT_VARIABLE, raising=False)
     c = Config()
     with pytest.raises(SystemExit, match="Refusing to autograde.*bubblewrap exploded"):
-        sandbox.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[])
+        status.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[])
     c.FaultTolerantExecute.allow_unsandboxed = True
-    assert sandbox.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[]) is None
+    assert status.refuse_unless_sandboxed(c, assignment="ps1", student="ann", notebooks=[]) is None
 
 
 KERNEL_PROBE = """
-import sys
-sys.path.insert(0, {repo!r})
 from nbclient import NotebookClient
 import nbformat
-from grading.sandbox_kernel import KERNEL_NAME, SandboxKernelManager
+from grading.sandbox.kernel import KERNEL_NAME, SandboxKernelManager
 
 nb = nbformat.v4.new_notebook()
 nb.cells = [nbformat.v4.new_code_cell("import sys, numpy\\nprint(sys.prefix)")]
@@ -213,7 +215,8 @@ KERNEL_PACKAGES = ["ipykernel", "nbclient", "nbformat", "numpy"]
 
 def make_environment(layout, where):
     """Create a Python environment of ``layout`` at ``where`` with what a grading kernel
-    needs; return its python. Skips when the tool for the layout is not installed.
+    needs, the course included (as ``pip install -e .`` would: a .pth file naming the
+    repository); return its python. Skips when the tool for the layout is not installed.
 
     Packages go in with uv (seconds, from its cache) where it is installed, else pip."""
     base = os.path.realpath(sys.executable)
@@ -237,6 +240,9 @@ def make_environment(layout, where):
         subprocess.run([str(python), "-m", "ensurepip"], check=True, capture_output=True)
         install = [str(python), "-m", "pip", "install", "-q"]
     subprocess.run(install + KERNEL_PACKAGES, check=True, timeout=600)
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(site, "nndl-course.pth").write_text(str(REPO) + "\n")
     return python
 
 
@@ -250,8 +256,7 @@ def test_kernel_starts_in_each_kind_of_environment(tmp_path, layout):
     python = make_environment(layout, env)
     work = tmp_path / "alice" / "hw5"
     work.mkdir(parents=True)
-    repo = str(GRADING.parent)
-    probe = subprocess.run([str(python), "-c", KERNEL_PROBE.format(repo=repo, work=str(work))],
+    probe = subprocess.run([str(python), "-c", KERNEL_PROBE.format(work=str(work))],
                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert probe.returncode == 0, probe.stderr[-2000:]
     assert f"KERNEL PREFIX {os.path.realpath(env)}" in probe.stdout

@@ -31,8 +31,10 @@ from pathlib import Path
 
 import pytest
 
-from grading import course, demo, samples
-from grading.jupyter_config import instructor_config, student_config, write_config
+from grading.authoring import course
+
+from grading.classroom import demo, samples
+from grading.classroom.jupyter_config import instructor_config, student_config, write_config
 
 SYSTEM_PYTHON = Path('/usr/bin/python3')
 PREFIX = f"nn{os.getpid() % 100000:05d}"

@@ -13,7 +13,7 @@ kernel's sys.path).
 
 During ``nbgrader autograde`` the checks do not decide the grade: the grader compares
 what they report with expected values it computed itself, outside the student's kernel
-(``grading/judge.py``, docs/sandbox.md). ``record_checks`` switches that reporting on;
+(``grading/sandbox/judge.py``, docs/sandbox.md). ``record_checks`` switches that reporting on;
 ``sealed_reference`` stands in for a hidden test's reference, whose value the kernel never
 holds.
 """
@@ -43,6 +43,12 @@ def require_local_packages(folder=None, packages=LOCAL_PACKAGES):
     origins = {}
     for name in packages:
         module = importlib.import_module(name)
+        if getattr(module, '__file__', None) is None:   # a folder without __init__.py
+            places = ", ".join(str(p) for p in getattr(module, '__path__', []))
+            raise ImportError(
+                f"'{name}' has no __init__.py (found only the folder {places}): copy the "
+                f"whole {name}/ folder of the assignment, __init__.py included, next to this "
+                f"notebook.")
         origin = Path(module.__file__).parent.resolve()
         origins[name] = origin
         if origin.parent != folder:
@@ -62,7 +68,7 @@ def _autograde_guard():
 # Each check is one of four kinds; its call is reported as a record {'kind', 'case', 'name',
 # ...}. In the student's kernel during autograde (record_checks(True)) a record holds what
 # the student's code produced ('got'); in the grader's own run of the test cells with the
-# instructor's solution (collect_checks) it holds what is expected. grading/judge.py pairs
+# instructor's solution (collect_checks) it holds what is expected. grading/sandbox/judge.py pairs
 # them in order and decides.
 
 RECORD_MIME = 'application/x-nndl-check+json'

@@ -417,7 +417,7 @@ ATTACKS = {
 def make_attack(student, release_dir, dest, course, repo, port):
     """Write the submission of attacker ``student`` into ``dest``."""
     import nbformat
-    from grading.samples import make_sample
+    from grading.classroom.samples import make_sample
 
     base, code = ATTACKS[student]
     make_sample(base, release_dir, dest)
@@ -430,7 +430,7 @@ def make_attack(student, release_dir, dest, course, repo, port):
         cnn.write_text(cnn.read_text() + CNN_CODE[student])
     if student in UNTRAINED_MODEL:   # the sample's architecture with random weights
         import numpy as np
-        from grading.course import MODEL_FILE
+        from grading.authoring.course import MODEL_FILE
         from nndl.model_io import read_model_file, save_model
         model = read_model_file(Path(dest) / MODEL_FILE)
         rng = np.random.default_rng(0)

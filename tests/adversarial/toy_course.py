@@ -60,7 +60,7 @@ c.CourseDirectory.db_url = {db_url!r}
 c.Autograde.exclude_overwriting = {{"ps1": ["mymod.py"]}}
 c.Execute.timeout = 4
 c.Execute.iopub_timeout = 2
-from grading.sandbox import configure_sandbox
+from grading.sandbox.config import configure_sandbox
 configure_sandbox(c, notebook_timeout=180, memory_limit=2 * 1024**3)
 '''
 
@@ -126,6 +126,22 @@ def scores(db_url, assignment="ps1"):
     from nbgrader.api import Gradebook
     with Gradebook(db_url) as gb:
         return {s.student.id: s.score for s in gb.assignment_submissions(assignment)}
+
+
+def grade_rows(db_url, assignment="ps1"):
+    """(student, notebook, cell) of every grade row of ``assignment``, with repeats."""
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url) as gb:
+        return [(g.student.id, g.notebook.name, g.name)
+                for s in gb.assignment_submissions(assignment) for nb in s.notebooks for g in nb.grades]
+
+
+def serial_scores(course, students):
+    """Build the course at ``course`` with ``students`` and grade it with the stock, serial
+    ``nbgrader autograde ps1``; return its scores (the reference for other ways of grading)."""
+    build_course(course, students)
+    nbgrader(course, "autograde", "ps1")
+    return scores(f"sqlite:///{course / 'gradebook.db'}")
 
 
 def cell_scores(db_url, student, assignment="ps1"):

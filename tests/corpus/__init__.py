@@ -2,7 +2,7 @@
 
 Each entry is a student's ``nndl/conv_layers.py``: a file of this folder (a correct
 implementation written one way), or one of them with one realistic bug (BUGS: an edit of
-one function, made by grading.edits.replace_in_function). The files are self-contained:
+one function, made by grading.classroom.edits.replace_in_function). The files are self-contained:
 they import numpy only, never the course's helpers. The rest of each submission is the
 instructor's solution (notebooks' answer cells, ``nndl/cnn.py``).
 
@@ -12,7 +12,7 @@ nbgrader).
 """
 from pathlib import Path
 
-from grading.edits import replace_in_function
+from grading.classroom.edits import replace_in_function
 
 FOLDER = Path(__file__).resolve().parent
 

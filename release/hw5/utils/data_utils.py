@@ -20,8 +20,9 @@ files.
 
 The loaders (`get_CIFAR10_data()`, `get_MNIST_data()`) look, in order: in the `data_dir`
 argument if given (only there), else in `NNDL_DATA` if set (only there), else in each of
-`data_search_dirs()`: the per-user folder, then where UCLA's HW5 notebooks keep the data
-(`utils/datasets/`, relative to the notebook's folder), CS231n's (`cs231n/datasets/`), and
+`data_search_dirs()`: the per-user folder, then, relative to the notebook's folder, the
+folder itself (`./cifar-10-batches-py/`, `./mnist/`), `datasets/`, where UCLA's HW5
+notebooks keep the data (`utils/datasets/`) and CS231n's (`cs231n/datasets/`), and
 `datasets/` at the repository root. While nbgrader autogrades
 (NBGRADER_EXECUTION=autograde) only `data_dir` and `NNDL_DATA` count: the data never comes
 from a folder of the submission. A tiny copy of both datasets, in the same formats, ships
@@ -47,7 +48,10 @@ DEFAULT_DATA_DIR = (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cac
 SAMPLE_DATA_DIR = REPO_ROOT / "data_sample"
 # Folders, relative to the notebook's folder (the working directory), where other courses'
 # notebooks keep their datasets: UCLA ECE C147/C247 HW5 and CS231n assignment 2.
-COURSE_DATA_DIRS = (Path("utils") / "datasets", Path("cs231n") / "datasets")
+# Relative to the notebook's folder: the folder itself (cifar-10-batches-py/ beside the
+# notebook), a datasets/ folder there, UCLA's and CS231n's places.
+COURSE_DATA_DIRS = (Path("."), Path("datasets"), Path("utils") / "datasets",
+                    Path("cs231n") / "datasets")
 
 CIFAR10_DIRNAME = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{k}" for k in range(1, 6))
