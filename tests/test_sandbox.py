@@ -326,3 +326,36 @@ def test_notebook_time_limit_marks_the_rest_not_run(course):
                              "import time\ntime.sleep(1.5)", "print('late')", notebook_timeout=1)
     assert out[0] == ""
     assert out[1][0] == "NotRun" and "time limit" in out[1][1]
+
+
+def test_one_policy_definition_gives_the_traits_the_file_and_the_flags(tmp_path):
+    """Policy's fields are the kernel manager's traits, the policy file's keys and (for the
+    rlimits) the flags entry.py parses, under one name each."""
+    import argparse
+    assert set(SandboxKernelManager.class_own_traits(config=True)) == set(Policy.names())
+    traits = {"memory_limit": 2**30, "cpu_time_limit": 77, "guarded_modules": ["utils.checks"]}
+    policy = SandboxKernelManager(config=Config({"SandboxKernelManager": traits})).policy()
+    assert (policy.memory_limit, policy.cpu_time_limit, policy.guarded_modules) == (
+        2**30, 77, ("utils.checks",))
+    assert policy.process_limit == Policy().process_limit
+    policy.save(tmp_path / "policy.json")
+    assert Policy.load(tmp_path / "policy.json") == policy
+    parser = argparse.ArgumentParser()
+    Policy.add_limit_arguments(parser)
+    parsed = vars(parser.parse_args(policy.limit_arguments()))
+    assert parsed == {name: getattr(policy, name) for name in Policy.rlimits()}
+    cmd = launch.bwrap_command(str(tmp_path), str(tmp_path), policy, [], privileged=False)
+    assert cmd[cmd.index("--memory-limit") + 1] == str(2**30)
+    assert cmd[cmd.index("--cpu-time-limit") + 1] == "77"
+
+
+def test_a_wrong_sandbox_setting_is_refused_with_the_known_names(tmp_path):
+    with pytest.raises(ValueError, match="unknown sandbox settings \\['memory_bytes'\\].*memory_limit"):
+        Policy.from_mapping({"memory_bytes": 1})
+    with pytest.raises(ValueError, match="memory_limit must be a positive integer"):
+        config.configure_sandbox(Config(), memory_limit="4G")
+    with pytest.raises(ValueError, match="guarded_modules must be a list of strings"):
+        config.configure_sandbox(Config(), guarded_modules="utils.checks")
+    (tmp_path / "sandbox-policy.json").write_text('{"cpu_seconds": 5}')
+    with pytest.raises(ValueError, match="unknown sandbox settings"):
+        launch.load_policy(str(tmp_path / "kernel.json"))
