@@ -26,16 +26,22 @@ def environment():
                                                   os.environ.get('PATH', '')]))
 
 
-def submission(inbound, student, files):
+def submission(inbound, student, files, timestamp=TIMESTAMP):
     """A submitted folder: {relative path: size in bytes} (sparse files)."""
-    folder = inbound / f"{student}+{course.ASSIGNMENT}+{TIMESTAMP}+x{student}"
+    folder = inbound / f"{student}+{course.ASSIGNMENT}+{timestamp}+x{student}"
     for relative, size in files.items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, 'wb') as out:
             out.truncate(size)
-    (folder / 'timestamp.txt').write_text(TIMESTAMP)
+    (folder / 'timestamp.txt').write_text(timestamp)
     return folder
+
+
+def collect(course_dir, exchange, *args):
+    return subprocess.run([sys.executable, '-m', 'nbgrader', 'collect', course.ASSIGNMENT,
+                           f'--Exchange.root={exchange}', *args], cwd=course_dir,
+                          capture_output=True, text=True, env=environment())
 
 
 @pytest.fixture(scope='module')
@@ -51,9 +57,7 @@ def collected(tmp_path_factory):
                                  'checkpoint.npz': 25_000_000})
     submission(inbound, 'big', {**small, **{f"runs/run{i}.npz": 18_000_000 for i in range(3)}})
     submission(inbound, 'flat', {'conv_layers.py': 1000, 'cnn.py': 1000, 'CNN.ipynb': 1000})
-    result = subprocess.run([sys.executable, '-m', 'nbgrader', 'collect', course.ASSIGNMENT,
-                             f'--Exchange.root={exchange}'], cwd=course_dir,
-                            capture_output=True, text=True, env=environment())
+    result = collect(course_dir, exchange)
     return {'dir': course_dir, 'result': result, 'log': result.stdout + result.stderr}
 
 
@@ -96,3 +100,24 @@ def test_copied_files_agrees_with_nbgraders_copy(tmp_path):
                     ignore=ignore_patterns(['__pycache__', 'datasets'], ['*'], 2))
     assert sorted(p.relative_to(tmp_path / 'copy').as_posix()
                   for p in (tmp_path / 'copy').rglob('*') if p.is_file()) == copied
+
+
+def test_an_oversized_resubmission_keeps_the_copy_collected_before(tmp_path):
+    """collect --update with a newer submission over max_dir_size: reported, not copied,
+    and the earlier collected copy is still there (stock nbgrader deletes it first)."""
+    course_dir = demo.prepare_course(tmp_path / 'course')
+    inbound = tmp_path / 'exchange' / 'nndl' / 'inbound'
+    inbound.mkdir(parents=True)
+    submission(inbound, 'ann', {name: 1000 for name in COMPLETE})
+    first = collect(course_dir, tmp_path / 'exchange')
+    assert first.returncode == 0, first.stdout + first.stderr
+    later = '2026-12-01 09:00:00.000000 UTC'
+    submission(inbound, 'ann', {**{name: 1000 for name in COMPLETE},
+                                **{f"runs/run{i}.npz": 18_000_000 for i in range(3)}}, later)
+    update = collect(course_dir, tmp_path / 'exchange', '--update')
+    log = update.stdout + update.stderr
+    assert update.returncode == 1, log
+    assert "ann: NOT COLLECTED, the submission is 54.0 MB" in log
+    folder = course_dir / 'submitted' / 'ann' / course.ASSIGNMENT
+    assert (folder / 'timestamp.txt').read_text() == TIMESTAMP
+    assert all((folder / name).is_file() for name in COMPLETE)

@@ -228,6 +228,42 @@ def batchnorm_momentum():
     return fig
 
 
+# Measured, not drawn: CNN.ipynb's own runs (docs/results.md, 2026-11-30). The overfitting
+# run of section 5 (50 images, 15 epochs) and the full run of the solution (10 epochs).
+OVERFIT_TRAIN = (0.30, 0.36, 0.48, 0.78, 0.88, 0.90, 0.96, 1.0, 0.96, 0.98, 1.0, 1.0, 1.0,
+                 1.0, 1.0, 1.0)
+OVERFIT_VAL = (0.14, 0.10, 0.12, 0.18, 0.15, 0.17, 0.16, 0.16, 0.20, 0.18, 0.16, 0.16, 0.16,
+               0.16, 0.16, 0.16)
+FULL_TRAIN = (0.122, 0.546, 0.587, 0.652, 0.685, 0.700, 0.727, 0.725, 0.720, 0.759, 0.724)
+FULL_VAL = (0.113, 0.524, 0.615, 0.630, 0.629, 0.661, 0.677, 0.677, 0.677, 0.686, 0.685)
+
+
+def reading_curves():
+    """How to read training curves: the loss under three learning rates (a sketch), and the
+    accuracies of the overfitting run against a full run (measured)."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 1000, 5)
+    fig = Figure(figsize=(10, 3.3))
+    loss, overfit, full = fig.subplots(1, 3)
+    for label, curve, color in [
+            ('too small: slow, nearly straight', 2.3 - 0.0006 * steps, 'tab:blue'),
+            ('good: steep, then slower', 1.0 + 1.3 * np.exp(-steps / 120), 'tab:green'),
+            ('too large: falls, then stalls high', 1.9 + 0.4 * np.exp(-steps / 15), 'tab:red')]:
+        noise = 0.08 * rng.standard_normal(len(steps))
+        loss.plot(steps, curve + noise, color=color, linewidth=0.9, label=label)
+    loss.set(xlabel='iteration', ylabel='training loss', ylim=(0.6, 2.6),
+             title='the learning rate (sketch)')
+    loss.legend(fontsize=7, loc='lower left')
+    for ax, (train, val), title in [(overfit, (OVERFIT_TRAIN, OVERFIT_VAL), 'overfitting 50 images'),
+                                    (full, (FULL_TRAIN, FULL_VAL), 'full run of the solution')]:
+        ax.plot(range(len(train)), train, 'o-', markersize=3, label='train')
+        ax.plot(range(len(val)), val, 'o-', markersize=3, label='validation')
+        ax.set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1.05), title=title)
+        ax.legend(fontsize=7, loc='center right')
+    fig.tight_layout()
+    return fig
+
+
 def three_layer_net():
     """The shapes through ThreeLayerConvNet on a CIFAR-10 image (F filters of K x K)."""
     fig, ax = _canvas(11, 2.4, (-0.5, 44.5), (-3.3, 6.3))
@@ -255,6 +291,7 @@ FIGURES = {
     'spatial_batchnorm_reshape': spatial_batchnorm_reshape,
     'batchnorm_momentum': batchnorm_momentum,
     'three_layer_net': three_layer_net,
+    'reading_curves': reading_curves,
 }
 
 

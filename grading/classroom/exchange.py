@@ -13,7 +13,9 @@ of it.
 ``CheckedCollect`` (``c.ExchangeFactory.collect`` in ``nbgrader_config.py``) measures
 only what would be copied, reports an oversized submission and does not copy it, goes on
 with the other students, reports every student's missing files and the folders left
-out, and ends with an error (exit status 1) naming the students not collected.
+out, and ends with an error (exit status 1) naming the students not collected. An
+oversized submission is set aside before nbgrader touches ``submitted/``: with
+``--update`` the copy collected earlier stays (stock collect deletes it first).
 """
 import os
 
@@ -46,26 +48,29 @@ def copied_files(src, exclude, include, max_file_size):
 class CheckedCollect(ExchangeCollect):
     """Collect, reporting oversized submissions (not copied) and missing student files."""
 
-    def init_src(self):
-        super().init_src()
-        self.not_collected = []
+    def _copied(self, src):
+        return copied_files(src, self.coursedir.ignore, self.coursedir.include,
+                            self.coursedir.max_file_size)
+
+    def _oversized(self, student, src):
+        """Log and return True if what would be copied of ``src`` is over max_dir_size."""
+        copied, _ = self._copied(src)
+        size = sum(os.path.getsize(os.path.join(src, name)) for name in copied
+                   if not os.path.islink(os.path.join(src, name)))
+        if size <= 1000 * self.coursedir.max_dir_size:
+            return False
+        self.log.error("%s: NOT COLLECTED, the submission is %.1f MB, more than "
+                       "CourseDirectory.max_dir_size (%g MB); largest files: %s",
+                       student, size / 1e6, self.coursedir.max_dir_size / 1000,
+                       ', '.join(_largest(src, copied)))
+        return True
 
     def do_copy(self, src, dest, log=None):
         student = os.path.basename(src).rsplit('+', 3)[0]   # <student>+<assignment>+<time>+...
-        copied, left_out = copied_files(src, self.coursedir.ignore, self.coursedir.include,
-                                        self.coursedir.max_file_size)
-        size = sum(os.path.getsize(os.path.join(src, name)) for name in copied
-                   if not os.path.islink(os.path.join(src, name)))
+        copied, left_out = self._copied(src)
         if left_out:
             self.log.warning("%s: left out %s (CourseDirectory.ignore, include, max_file_size)",
                              student, ', '.join(left_out))
-        if size > 1000 * self.coursedir.max_dir_size:
-            self.log.error("%s: NOT COLLECTED, the submission is %.1f MB, more than "
-                           "CourseDirectory.max_dir_size (%g MB); largest files: %s",
-                           student, size / 1e6, self.coursedir.max_dir_size / 1000,
-                           ', '.join(_largest(src, copied)))
-            self.not_collected.append(student)
-            return
         missing = [name for name in STUDENT_FILES if name not in copied]
         if missing:
             self.log.warning("%s: the submission has no %s; its tests will score 0 (files "
@@ -79,15 +84,15 @@ class CheckedCollect(ExchangeCollect):
             self.coursedir.max_dir_size = saved
 
     def copy_files(self):
+        # Oversized submissions never reach nbgrader's loop, which would first delete the
+        # copy collected before (--update) and make submitted/<student>/.
+        self.not_collected = [rec['username'] for rec in self.src_records
+                              if self._oversized(rec['username'],
+                                                 os.path.join(self.inbound_path, rec['filename']))]
+        self.src_records = [rec for rec in self.src_records
+                            if rec['username'] not in self.not_collected]
         super().copy_files()
         if self.not_collected:
-            # nbgrader makes submitted/<student>/ before copying; leave no empty folder.
-            for student in self.not_collected:
-                dest = self.coursedir.format_path(self.coursedir.submitted_directory, student,
-                                                  self.coursedir.assignment_id)
-                for folder in (dest, os.path.dirname(dest)):
-                    if os.path.isdir(folder) and not os.listdir(folder):
-                        os.rmdir(folder)
             message = f"not collected (too large, see above): {', '.join(self.not_collected)}"
             self.log.error(message)     # CollectApp reports an ExchangeError without its text
             raise ExchangeError(message)

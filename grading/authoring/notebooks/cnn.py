@@ -380,6 +380,17 @@ Search the rates and strengths on a log scale. Ranges that are reasonable to sta
 | `num_epochs` | 5 to 10 | the Solver keeps the weights of the best epoch |
 | `use_batchnorm` | True | makes training much less sensitive to `weight_scale` and the learning rate |
 
+**Reading the curves.** The loss tells you about the learning rate: a loss that falls
+slowly and almost in a straight line wants a larger rate, one that drops at once and
+then stays high (or jumps, or turns NaN) a smaller one. The gap between training and
+validation accuracy tells you about regularization: in the overfitting run of section 5
+the network learns its 50 images by heart (training accuracy 1.0) and generalizes to
+nothing (validation near 0.16); in a healthy full run the two stay close, and a growing
+gap calls for more `reg` (or flips, or fewer epochs). The middle and right panels are
+this notebook's own runs with the course's solution.
+
+![Left: sketch of the training loss with a learning rate too small, good and too large. Middle: training and validation accuracy of the overfitting run. Right: the same for a full CIFAR-10 run of the course's solution](attachment:reading_curves.png)
+
 The next cells run your function, save the model to `{MODEL_FILE}`, plot the training
 curves and the first-layer filters, and evaluate the model. A quick run never overwrites a
 model saved by a full run. After a full run the filters should look smooth: oriented
@@ -553,7 +564,7 @@ def build():
         markdown('cnn_overfit', OVERFIT_MD),
         code(OVERFIT),
         code(OVERFIT_PLOTS),
-        markdown('cnn_train', TRAIN_MD),
+        markdown('cnn_train', TRAIN_MD, figures=['reading_curves']),
         solution('train_cifar10', TRAIN_SOLUTION),
         code(RUN_TRAINING),
         code(TRAINING_PLOTS),
